@@ -1,0 +1,73 @@
+"""Benchmark: particle-steps per second of every sampler with the exact
+``eight-gaussians`` score, beside a bare torch loop doing the same arithmetic (an
+unadjusted Langevin step with the mixture score written inline, nothing else), on the
+CPU and on CUDA when present. ``python -m explorer bench`` prints one JSON object."""
+from __future__ import annotations
+
+import math
+import os
+import platform
+import sys
+import time
+
+import torch
+
+from . import densities as D
+from .simulate import simulate
+
+
+def _bare_loop(x, steps, eps, means, var, generator):
+    """ULA on eight-gaussians, score inline: equal weights, shared variance ``var``."""
+    mt = means.T / var
+    b = -(means**2).sum(1) / (2 * var)
+    noise = math.sqrt(2 * eps)
+    for _ in range(steps):
+        r = torch.softmax(torch.addmm(b, x, mt), dim=1)
+        x = x + eps * (r @ means - x) / var + noise * torch.randn(x.shape, generator=generator, device=x.device)
+    return x
+
+
+def _sync(device):
+    if device == "cuda":
+        torch.cuda.synchronize()
+
+
+def run_bench(particle_counts=(1000, 10000), steps=1000, device="all"):
+    d = D.get("eight-gaussians")
+    devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else []) if device == "all" else [device]
+    rows = []
+    for dev in devices:
+        for n in particle_counts:
+            g = torch.Generator(device=dev).manual_seed(0)
+            x = torch.randn(n, 2, device=dev, generator=g)
+            means = d.mixture.means.to(dev, torch.float32)
+            _bare_loop(x, 10, 1e-3, means, 0.125, g)        # warm-up
+            _sync(dev)
+            t = time.perf_counter()
+            _bare_loop(x, steps, 6e-3, means, 0.125, g)
+            _sync(dev)
+            bare = n * steps / (time.perf_counter() - t)
+            rows.append({"device": dev, "particles": n, "sampler": "bare-torch-ula", "steps": steps,
+                         "particle_steps_per_s": bare, "vs_bare": 1.0})
+            print(f"{dev} n={n:6d} bare torch ULA loop      {bare:12.3e} particle-steps/s", file=sys.stderr)
+            for sampler in ("langevin", "mala", "annealed", "underdamped", "cld", "cld-ode"):
+                opts = {"sigmas": [5.66 * 0.6**i for i in range(10)], "steps_per_level": steps // 10} \
+                    if sampler == "annealed" else {"steps": steps}
+                simulate(d, sampler, particles=n, seed=0, device=dev, frames=20,
+                         **({"sigmas": opts["sigmas"][:1], "steps_per_level": 5} if sampler == "annealed" else {"steps": 5}))
+                _sync(dev)
+                t = time.perf_counter()
+                traj = simulate(d, sampler, particles=n, seed=0, device=dev, frames=200, **opts)
+                _sync(dev)
+                sec = time.perf_counter() - t
+                done = int(traj.steps[-1])
+                rate = n * done / sec
+                rows.append({"device": dev, "particles": n, "sampler": sampler, "steps": done, "seconds": sec,
+                             "particle_steps_per_s": rate, "vs_bare": rate / bare})
+                print(f"{dev} n={n:6d} {sampler:12s} {done:5d} steps {sec:7.3f} s {rate:12.3e} particle-steps/s "
+                      f"({rate / bare:.2f} of bare)", file=sys.stderr)
+    machine = {"platform": platform.platform(), "processor": platform.processor() or platform.machine(),
+               "cpu_count": os.cpu_count(), "torch": torch.__version__, "torch_threads": torch.get_num_threads(),
+               "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None}
+    return {"benchmark": "samplers", "density": "eight-gaussians", "score": "exact", "machine": machine,
+            "results": rows}

@@ -1,0 +1,191 @@
+"""``python -m explorer``: the engine headless. One JSON object a run on stdout, human
+messages on stderr; bad input exits with status 2 and one line saying what is accepted."""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+
+import numpy as np
+
+LIMITS = {"particles": 100_000, "steps": 200_000, "frames": 2_000}
+
+
+class UsageError(Exception):
+    """Bad input: reported on one line, exit status 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):
+        raise UsageError(f"{self.prog}: {message}")
+
+
+def _int_in(name, lo, hi):
+    def parse(text):
+        try:
+            v = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{name} must be a whole number from {lo} to {hi:,}, not {text!r}")
+        if not lo <= v <= hi:
+            raise argparse.ArgumentTypeError(f"{name} must be from {lo} to {hi:,}, not {v}")
+        return v
+    return parse
+
+
+def _positive(name, hi):
+    def parse(text):
+        try:
+            v = float(text)
+        except ValueError:
+            v = math.nan
+        if not (math.isfinite(v) and 0 < v <= hi):
+            raise argparse.ArgumentTypeError(f"{name} must be a positive number up to {hi:g}, not {text!r}")
+        return v
+    return parse
+
+
+def _json_params(text):
+    try:
+        v = json.loads(text)
+    except json.JSONDecodeError:
+        raise argparse.ArgumentTypeError(f"--params must be a JSON object such as '{{\"radius\": 2}}', not {text!r}")
+    if not isinstance(v, dict):
+        raise argparse.ArgumentTypeError("--params must be a JSON object such as '{\"radius\": 2}'")
+    return v
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from .samplers import SAMPLERS
+    p = _Parser(prog="python -m explorer", description="Score Field Explorer, headless.")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    sub.add_parser("densities", help="list the built-in densities as JSON")
+
+    s = sub.add_parser("sample", help="run a sampler and print its metrics as JSON")
+    src = s.add_mutually_exclusive_group(required=True)
+    src.add_argument("--density", help="a built-in density name (see `densities`)")
+    src.add_argument("--data", help="a CSV of x,y rows: fits a KDE to it")
+    s.add_argument("--params", type=_json_params, default=None, help="density parameters as a JSON object")
+    s.add_argument("--sampler", required=True, choices=list(SAMPLERS))
+    s.add_argument("--score", default=None, choices=["exact", "kde"],
+                   help="exact (default where the density has one) or kde")
+    s.add_argument("--particles", type=_int_in("--particles", 1, LIMITS["particles"]), default=1000)
+    s.add_argument("--steps", type=_int_in("--steps", 1, LIMITS["steps"]), default=None,
+                   help="steps (per level for annealed)")
+    s.add_argument("--step-size", type=_positive("--step-size", 1e4), default=None,
+                   help="eps in the seed form x + eps s + sqrt(2 eps) z (time step h for kinetic samplers)")
+    s.add_argument("--seed", type=_int_in("--seed", 0, 2**32 - 1), default=0)
+    s.add_argument("--init", default="gaussian", choices=["gaussian", "uniform", "prior"])
+    s.add_argument("--frames", type=_int_in("--frames", 1, LIMITS["frames"]), default=200)
+    s.add_argument("--device", default="cpu", help="cpu, cuda, mps or auto")
+    s.add_argument("--out", default=None, help="write the trajectory, samples and reference to this .npz")
+
+    b = sub.add_parser("bench", help="particle-steps per second for every sampler")
+    b.add_argument("--particles", type=_int_in("--particles", 1, LIMITS["particles"]), nargs="+", default=[1000, 10000])
+    b.add_argument("--steps", type=_int_in("--steps", 1, LIMITS["steps"]), default=1000)
+    b.add_argument("--device", default="all", help="cpu, cuda, or all present")
+    return p
+
+
+def cmd_densities(_args):
+    from . import densities as D
+    out = []
+    for name in D.names():
+        d = D.get(name)
+        entry = d.describe()
+        if d.kind == "analytic":
+            entry["surrogate_error"] = round(D.surrogate_error(d), 4)
+        out.append(entry)
+    return out
+
+
+def _load_target(args):
+    from . import densities as D
+    from .data import read_xy_file
+    from .kde import KDE
+    if args.data is not None:
+        xy = read_xy_file(args.data)
+        return D.from_array(xy, name="data"), KDE(xy, name="kde(data)")
+    density = D.get(args.density, **(args.params or {}))
+    return density, None
+
+
+def cmd_sample(args):
+    import torch
+
+    from .devices import resolve
+    from .simulate import evaluate, score_source, simulate, timed
+    density, model = _load_target(args)
+    score = args.score or ("exact" if density.has_score else "kde")
+    if model is None or score == "exact":
+        model = score_source(density, score, seed=args.seed)
+    if args.sampler == "mala" and getattr(model, "kernel", "gaussian") != "gaussian":
+        raise ValueError("MALA needs a smooth log-density: use the Gaussian kernel")
+    device = resolve(args.device)
+    opts = {}
+    if args.steps is not None:
+        opts["steps_per_level" if args.sampler == "annealed" else "steps"] = args.steps
+    if args.step_size is not None:
+        opts["step_size"] = args.step_size
+    traj, seconds = timed(simulate, model, args.sampler, particles=args.particles, seed=args.seed,
+                          init=args.init, device=device, frames=args.frames, box=density.box, **opts)
+    ev = evaluate(traj, density, seed=args.seed)
+    steps = int(traj.steps[-1])
+    result = {"density": density.name, "sampler": args.sampler, "score": score, "particles": args.particles,
+              "steps": steps, "seconds": round(seconds, 4), "device": device, "seed": args.seed,
+              "frames": traj.n_frames, "params": _jsonable(traj.params)}
+    for key in ("energy_distance", "energy_distance_floor", "mode_weights", "true_mode_weights",
+                "modes_hit", "good_share", "spread"):
+        if key in ev:
+            result[key] = ev[key]
+    if traj.acceptance is not None:
+        result["acceptance"] = traj.acceptance
+    if traj.diverged_at is not None:
+        result.update(diverged_at=traj.diverged_at, message=traj.message)
+        print(traj.message, file=sys.stderr)
+    if args.out:
+        _write_npz(args.out, trajectory=traj.positions.astype(np.float32), samples=traj.samples.astype(np.float32),
+                   reference=ev["reference"].astype(np.float32), steps=traj.steps, levels=traj.levels,
+                   **({"velocities": traj.velocities} if traj.velocities is not None else {}))
+        result["out"] = args.out
+    del torch
+    return result
+
+
+def _write_npz(path, **arrays):
+    try:
+        with open(path, "wb") as fh:
+            np.savez_compressed(fh, **arrays)
+    except OSError as e:
+        raise UsageError(f"cannot write '{path}': {e.strerror}") from None
+
+
+def _jsonable(v):
+    if isinstance(v, dict):
+        return {k: _jsonable(x) for k, x in v.items() if k not in ("v",)}
+    if isinstance(v, (list, tuple)):
+        return [_jsonable(x) for x in v]
+    if isinstance(v, (int, float, str, bool)) or v is None:
+        return v
+    return str(v)
+
+
+def cmd_bench(args):
+    from .bench import run_bench
+    return run_bench(args.particles, args.steps, args.device)
+
+
+COMMANDS = {"densities": cmd_densities, "sample": cmd_sample, "bench": cmd_bench}
+
+
+def main(argv=None) -> int:
+    from .data import DataError
+    try:
+        args = build_parser().parse_args(argv)
+        result = COMMANDS[args.command](args)
+    except (UsageError, DataError, ValueError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    if result is not None:
+        print(json.dumps(result))
+    return 0

@@ -1,0 +1,141 @@
+"""Forward processes (VE, VP, CLD): marginal kernels, priors and the exact mixture
+scores they induce (anchor: score_sde_pytorch's ``sde_lib.py``; REFERENCE.md).
+
+Conventions: time runs 0 (data) .. 1 (prior). Scores of p_t are taken with respect to
+the noisy state. Variances are computed in float64.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+
+from .mixture import GaussianMixture
+
+
+@dataclass(frozen=True)
+class VE:
+    """Variance exploding (Song & Ermon 2019; Song et al. 2021, eq. 30):
+    x_t = x_0 + sigma(t) z, sigma(t) = sigma_min (sigma_max / sigma_min)^t."""
+
+    sigma_min: float = 0.01
+    sigma_max: float = 10.0
+
+    def sigma(self, t):
+        return self.sigma_min * (self.sigma_max / self.sigma_min) ** t
+
+    def marginal(self, t):
+        """(mean coefficient, std) of x_t | x_0."""
+        return 1.0, self.sigma(t)
+
+    def score(self, model, x, t):
+        return model.score(x, self.sigma(t))
+
+
+@dataclass(frozen=True)
+class VP:
+    """Variance preserving (DDPM; Song et al. 2021, eq. 32), linear beta(t):
+    x_t = alpha_t x_0 + s_t z, log alpha_t = -t^2 (b1 - b0)/4 - t b0/2, s_t^2 = 1 - alpha_t^2."""
+
+    beta_min: float = 0.1
+    beta_max: float = 20.0
+
+    def marginal(self, t):
+        log_alpha = -0.25 * t**2 * (self.beta_max - self.beta_min) - 0.5 * t * self.beta_min
+        alpha = math.exp(log_alpha)
+        return alpha, math.sqrt(max(1.0 - alpha**2, 0.0))
+
+    def score(self, model, x, t):
+        """grad log p_t(x) from VE scores: x_t / alpha_t = x_0 + (s_t / alpha_t) z, so
+        score_t(x) = score_VE(x / alpha_t, s_t / alpha_t) / alpha_t."""
+        alpha, s = self.marginal(t)
+        return model.score(x / alpha, s / alpha) / alpha
+
+    @staticmethod
+    def mixture(mix: GaussianMixture, alpha: float, s: float) -> GaussianMixture:
+        """The VP-noised mixture: means alpha mu_k, covariances alpha^2 C_k + s^2 I."""
+        d = mix.dim
+        return mix.linear(alpha * torch.eye(d, dtype=torch.float64), s**2 * torch.eye(d, dtype=torch.float64))
+
+
+@dataclass(frozen=True)
+class CLD:
+    """Critically-damped Langevin diffusion (Dockhorn, Vahdat & Kreis, ICLR 2022, eq. 5),
+    per coordinate, state u = (x, v):
+
+        dx = beta M^{-1} v dt,  dv = (-beta x - Gamma beta M^{-1} v) dt + sqrt(2 Gamma beta) dW.
+
+    Defaults are the paper's toy configuration: beta = 4, M = 0.25, Gamma = 2 sqrt(M) = 1
+    (critical damping), initial velocity variance gamma M with gamma = 0.04.
+    Equilibrium: x ~ N(0, 1), v ~ N(0, M).
+    """
+
+    beta: float = 4.0
+    mass: float = 0.25
+    friction: float = 1.0
+    gamma: float = 0.04
+    eps_num: float = 1e-6      # added to the kernel variances used for training (Dirac x_0)
+
+    @property
+    def critical(self) -> bool:
+        return abs(self.friction**2 - 4 * self.mass) < 1e-12
+
+    def drift_matrix(self) -> torch.Tensor:
+        """F with du = F u dt + ... per coordinate."""
+        return self.beta * torch.tensor([[0.0, 1 / self.mass], [-1.0, -self.friction / self.mass]], dtype=torch.float64)
+
+    @property
+    def equilibrium(self) -> torch.Tensor:
+        return torch.diag(torch.tensor([1.0, self.mass], dtype=torch.float64))
+
+    def mean_matrix(self, t: float) -> torch.Tensor:
+        """E(t) = exp(F t): E[u_t | u_0] = E(t) u_0.
+
+        Critical damping (paper, App. B): with B = beta t, g = 1/Gamma,
+        E = exp(-2Bg) [[1 + 2Bg, 4Bg^2], [-B, 1 - 2Bg]]; otherwise torch's matrix_exp."""
+        if self.critical:
+            b, g = self.beta * t, 1 / self.friction
+            return math.exp(-2 * b * g) * torch.tensor([[1 + 2 * b * g, 4 * b * g**2], [-b, 1 - 2 * b * g]],
+                                                       dtype=torch.float64)
+        return torch.linalg.matrix_exp(self.drift_matrix() * t)
+
+    def noise_cov(self, t: float) -> torch.Tensor:
+        """Cov[u_t | u_0] for a fixed u_0: Sigma_eq - E Sigma_eq E^T.
+
+        This is the Lyapunov solution for a process with equilibrium Sigma_eq; unlike the
+        expanded closed form in the paper's code it has no 1/exp(-4Bg) term to overflow."""
+        e = self.mean_matrix(t)
+        return self.equilibrium - e @ self.equilibrium @ e.T
+
+    def kernel(self, t: float):
+        """Mean matrix and covariance of p(u_t | x_0) with v_0 ~ N(0, gamma M):
+        the HSM training kernel (eps_num added to both variances)."""
+        e = self.mean_matrix(t)
+        cov = self.noise_cov(t) + e @ torch.diag(torch.tensor([0.0, self.gamma * self.mass],
+                                                              dtype=torch.float64)) @ e.T
+        return e, cov + self.eps_num * torch.eye(2, dtype=torch.float64)
+
+    def marginal_mixture(self, mix: GaussianMixture, t: float) -> GaussianMixture:
+        """p_t(x, v) for data x_0 ~ mix and v_0 ~ N(0, gamma M I): a 2d-dimensional mixture
+        with means (E ⊗ I)(mu_k, 0) and covariances (E ⊗ I) diag(C_k, gamma M I)(E ⊗ I)^T
+        + Cov_noise ⊗ I (coordinates ordered x_1..x_d, v_1..v_d)."""
+        d = mix.dim
+        eye = torch.eye(d, dtype=torch.float64)
+        a = torch.kron(self.mean_matrix(t), eye)
+        means0 = torch.cat([mix.means, torch.zeros_like(mix.means)], 1)
+        covs = mix.covs[:1] if mix.shared_covariance else mix.covs
+        covs0 = torch.zeros(len(covs), 2 * d, 2 * d, dtype=torch.float64)
+        covs0[:, :d, :d] = covs
+        covs0[:, d:, d:] = self.gamma * self.mass * eye
+        start = GaussianMixture(mix.weights, means0, covs0[0] if mix.shared_covariance else covs0)
+        return start.linear(a, torch.kron(self.noise_cov(t), eye))
+
+    def mixture_velocity_score(self, mix, x, v, t):
+        """grad_v log p_t(x, v), exact for mixture data."""
+        u = torch.cat([x, v], dim=1)
+        return self.marginal_mixture(mix, float(t)).score(u)[:, x.shape[1]:]
+
+    def prior_sample(self, n, d=2, generator=None, device="cpu", dtype=torch.float32):
+        z = torch.randn(n, 2 * d, generator=generator, device=device, dtype=dtype)
+        return z[:, :d], math.sqrt(self.mass) * z[:, d:]

@@ -1,0 +1,320 @@
+"""Samplers with one signature (anchor: k-diffusion's ``sampling.py``):
+
+    sampler(model, x, *, generator=None, record_every=1, escape=inf, **options) -> Trajectory
+
+``model`` answers ``score(x, sigma)``, ``log_prob(x)`` (MALA only) and
+``cld_score(x, v, t, cld)`` (CLD only): a density, a KDE or a learned network.
+``x`` is the (N, 2) tensor of starting positions on any device and dtype; all
+particles move together in torch, no Python loop over particles. Randomness comes
+only from ``generator`` (on x's device), so a seed repeats a run exactly.
+
+Step-size convention (REFERENCE.md), stated again in each docstring: the *seed form*
+x <- x + eps s(x) + sqrt(2 eps) z. The NCSN paper's lr is a = 2 eps.
+
+A run that blows up (a NaN or inf, or a particle farther than ``escape`` from the
+origin) stops at once and returns the frames it had, with ``diverged_at`` set to the
+step and a message; it never raises or hangs.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from .diffusions import CLD
+
+
+@dataclass
+class Trajectory:
+    """Recorded frames of a run. ``positions`` (F, N, 2) float32; ``velocities`` the
+    same for kinetic samplers; ``steps`` the step index of each frame; ``levels`` the
+    noise level sigma (annealed) or diffusion time t (CLD) of each frame, else 0;
+    ``acceptance`` MALA's acceptance rate over the run and per frame."""
+
+    sampler: str
+    positions: np.ndarray
+    steps: np.ndarray
+    levels: np.ndarray
+    velocities: np.ndarray | None = None
+    acceptance: float | None = None
+    acceptance_per_frame: np.ndarray | None = None
+    diverged_at: int | None = None
+    message: str = ""
+    params: dict = field(default_factory=dict)
+
+    @property
+    def samples(self) -> np.ndarray:
+        return self.positions[-1]
+
+    @property
+    def n_frames(self) -> int:
+        return len(self.positions)
+
+
+class _Recorder:
+    """Keeps every ``record_every``-th state on the CPU as float32 and guards against
+    divergence after each step."""
+
+    def __init__(self, name, record_every, escape, kinetic=False):
+        self.name, self.every, self.escape, self.kinetic = name, max(1, int(record_every)), escape, kinetic
+        self.pos, self.vel, self.steps, self.levels, self.acc = [], [], [], [], []
+        self.diverged_at, self.message = None, ""
+
+    def record(self, step, x, v=None, level=0.0, acc=None, force=False):
+        if force or step % self.every == 0:
+            if self.steps and self.steps[-1] == step:
+                return
+            self.pos.append(x.detach().to("cpu", torch.float32).numpy().copy())
+            if v is not None:
+                self.vel.append(v.detach().to("cpu", torch.float32).numpy().copy())
+            self.steps.append(step)
+            self.levels.append(float(level))
+            self.acc.append(acc)
+
+    def ok(self, step, *states) -> bool:
+        """False (and the step noted) once any state is non-finite or escapes."""
+        for s in states:
+            if s is None:
+                continue
+            bad = ~torch.isfinite(s).all()
+            if math.isfinite(self.escape) and s is states[0]:
+                bad = bad | (s.abs().amax() > self.escape)
+            if bool(bad):
+                self.diverged_at = step
+                what = "a NaN or inf" if not bool(torch.isfinite(s).all()) else f"a particle beyond |x| = {self.escape:g}"
+                self.message = (f"{self.name} diverged at step {step}: {what}. "
+                                "The step size is too large for this target; try a smaller one.")
+                return False
+        return True
+
+    def result(self, **kw) -> Trajectory:
+        acc = [a for a in self.acc if a is not None]
+        return Trajectory(
+            sampler=self.name,
+            positions=np.stack(self.pos),
+            steps=np.asarray(self.steps),
+            levels=np.asarray(self.levels, dtype=np.float64),
+            velocities=np.stack(self.vel) if self.kinetic and self.vel else None,
+            acceptance_per_frame=np.asarray(acc) if acc else None,
+            diverged_at=self.diverged_at, message=self.message, **kw)
+
+
+def _noise(x, generator):
+    return torch.randn(x.shape, generator=generator, device=x.device, dtype=x.dtype)
+
+
+def langevin(model, x, *, steps=1000, step_size=0.01, sigma=0.0, generator=None, record_every=1,
+             escape=math.inf):
+    """Unadjusted Langevin algorithm (seeds 001 and 002, eq. 2; Roberts & Tweedie 1996).
+
+    Seed form: x <- x + eps s(x) + sqrt(2 eps) z, eps = ``step_size``, using the score at
+    noise level ``sigma`` (0: the target itself). Biased: on N(0, s^2) the stationary
+    variance is s^2 / (1 - eps / (2 s^2)); stable for eps < 2 s^2."""
+    rec = _Recorder("langevin", record_every, escape)
+    rec.record(0, x, force=True)
+    noise_scale = math.sqrt(2 * step_size)
+    for k in range(1, steps + 1):
+        x = x + step_size * model.score(x, sigma) + noise_scale * _noise(x, generator)
+        if not rec.ok(k, x):
+            break
+        rec.record(k, x, force=k == steps)
+    return rec.result(params={"steps": steps, "step_size": step_size, "sigma": sigma})
+
+
+def mala(model, x, *, steps=1000, step_size=0.01, generator=None, record_every=1, escape=math.inf):
+    """Metropolis-adjusted Langevin (Roberts & Tweedie 1996; Besag 1994).
+
+    Seed form proposal y ~ N(x + eps s(x), 2 eps I), accepted with probability
+    min(1, p(y) q(x|y) / (p(x) q(y|x))), q(y|x) = N(y; x + eps s(x), 2 eps I). Exact
+    stationary law p for any eps; needs ``model.log_prob``. Acceptance near 0.57 is
+    well tuned (Roberts & Rosenthal 1998)."""
+    rec = _Recorder("mala", record_every, escape)
+    logp, s = model.log_prob(x), model.score(x)
+    rec.record(0, x, force=True)
+    noise_scale = math.sqrt(2 * step_size)
+    accepted = torch.zeros((), device=x.device, dtype=torch.float64)
+    since = torch.zeros((), device=x.device, dtype=torch.float64)
+    n_since, done = 0, 0
+    for k in range(1, steps + 1):
+        mean_x = x + step_size * s
+        y = mean_x + noise_scale * _noise(x, generator)
+        logp_y, s_y = model.log_prob(y), model.score(y)
+        mean_y = y + step_size * s_y
+        log_q_xy = -((x - mean_y) ** 2).sum(1) / (4 * step_size)     # log q(x | y) + const
+        log_q_yx = -((y - mean_x) ** 2).sum(1) / (4 * step_size)     # log q(y | x) + const
+        log_alpha = logp_y - logp + log_q_xy - log_q_yx
+        u = torch.rand(x.shape[0], generator=generator, device=x.device, dtype=x.dtype)
+        acc = (torch.log(u) < log_alpha) & torch.isfinite(log_alpha)
+        x = torch.where(acc[:, None], y, x)
+        logp = torch.where(acc, logp_y, logp)
+        s = torch.where(acc[:, None], s_y, s)
+        rate = acc.to(torch.float64).mean()
+        accepted, since, n_since, done = accepted + rate, since + rate, n_since + 1, k
+        if not rec.ok(k, x):
+            break
+        if k % rec.every == 0 or k == steps:
+            rec.record(k, x, acc=float(since) / n_since, force=True)
+            since, n_since = since * 0, 0
+    total = float(accepted) / max(done, 1)
+    return rec.result(acceptance=total, params={"steps": steps, "step_size": step_size})
+
+
+def geometric_sigmas(sigma_max, sigma_min, levels=10):
+    """sigma_1 > ... > sigma_L, geometric (NCSN)."""
+    return np.geomspace(sigma_max, sigma_min, levels).tolist()
+
+
+def annealed_langevin(model, x, *, sigmas=None, steps_per_level=100, step_size=None, denoise=True,
+                      generator=None, record_every=1, escape=math.inf):
+    """Annealed Langevin dynamics (Song & Ermon 2019, NCSN, Algorithm 1).
+
+    At level i (sigma_1 > ... > sigma_L) run ``steps_per_level`` seed-form steps
+    x <- x + eps_i s(x, sigma_i) + sqrt(2 eps_i) z with eps_i = eps sigma_i^2 / sigma_L^2,
+    eps = ``step_size`` (the paper's alpha_i = 2 eps_i). Default eps = 0.1 sigma_L^2, so
+    eps_i / sigma_i^2 = 0.1 at every level. With ``denoise``, a last step
+    x + sigma_L^2 s(x, sigma_L) (Tweedie; NCSNv2) removes the remaining noise."""
+    if sigmas is None:
+        sigmas = geometric_sigmas(model.sigma_max, 0.1 * model.scale)
+    sigmas = [float(s) for s in sigmas]
+    if step_size is None:
+        step_size = 0.1 * sigmas[-1] ** 2
+    rec = _Recorder("annealed", record_every, escape)
+    rec.record(0, x, level=sigmas[0], force=True)
+    k = 0
+    for sigma in sigmas:
+        eps = step_size * sigma**2 / sigmas[-1] ** 2
+        noise_scale = math.sqrt(2 * eps)
+        for _ in range(steps_per_level):
+            k += 1
+            x = x + eps * model.score(x, sigma) + noise_scale * _noise(x, generator)
+            if not rec.ok(k, x):
+                return rec.result(params={"sigmas": sigmas, "steps_per_level": steps_per_level, "step_size": step_size})
+            rec.record(k, x, level=sigma)
+        rec.record(k, x, level=sigma, force=True)           # every level ends on a frame
+    if denoise:
+        k += 1
+        x = x + sigmas[-1] ** 2 * model.score(x, sigmas[-1])
+        if rec.ok(k, x):
+            rec.record(k, x, level=0.0, force=True)
+    return rec.result(params={"sigmas": sigmas, "steps_per_level": steps_per_level, "step_size": step_size,
+                              "denoise": denoise})
+
+
+def underdamped(model, x, *, steps=1000, step_size=None, mass=1.0, friction=None, v=None,
+                generator=None, record_every=1, escape=math.inf):
+    """Underdamped (kinetic) Langevin by BAOAB (Leimkuhler & Matthews 2013, eq. 2.11):
+    the CLD dynamics used as an MCMC sampler of a fixed target.
+
+        dx = v/M dt,  dv = s(x) dt - (Gamma/M) v dt + sqrt(2 Gamma) dW;  law p(x) N(v; 0, M I).
+
+    h = ``step_size`` (time step), c = exp(-Gamma h / M):
+    B v += h/2 s(x); A x += h/2 v/M; O v = c v + sqrt(M (1 - c^2)) xi; A; B.
+    Default Gamma = 2 sqrt(k M) (critical damping at the target's stiffest curvature
+    k = 1/scale^2) and h = scale sqrt(M) / 4 (stable for h < 2 sqrt(M/k)). On a Gaussian,
+    Var(x) is exact for every stable h; Var(v) = M (1 - h^2 k / (4M))."""
+    scale = getattr(model, "scale", 1.0)
+    if friction is None:
+        friction = 2 * math.sqrt(mass) / scale
+    if step_size is None:
+        step_size = 0.25 * scale * math.sqrt(mass)
+    h = step_size
+    if v is None:
+        v = math.sqrt(mass) * _noise(x, generator)
+    c = math.exp(-friction * h / mass)
+    ou = math.sqrt(mass * (1 - c * c))
+    rec = _Recorder("underdamped", record_every, escape, kinetic=True)
+    rec.record(0, x, v, force=True)
+    s = model.score(x)
+    for k in range(1, steps + 1):
+        v = v + 0.5 * h * s
+        x = x + 0.5 * h * v / mass
+        v = c * v + ou * _noise(v, generator)
+        x = x + 0.5 * h * v / mass
+        s = model.score(x)
+        v = v + 0.5 * h * s
+        if not rec.ok(k, x, v):
+            break
+        rec.record(k, x, v, force=k == steps)
+    return rec.result(params={"steps": steps, "step_size": h, "mass": mass, "friction": friction})
+
+
+def _linear_flow(cld: CLD, dt: float, ode: bool):
+    """Exact flow over time dt of the linear part of the reverse CLD dynamics, per
+    coordinate: (transition matrix, Cholesky factor of its noise covariance).
+
+    SDE: dx = -beta v/M, dv = beta x - Gamma beta v/M + sqrt(2 Gamma beta) dW (reverse
+    time), equilibrium diag(1, M) again, so Cov = Sigma_eq - E Sigma_eq E^T.
+    ODE: dx = -beta v/M, dv = beta x (a rotation), no noise."""
+    b, m, g = cld.beta, cld.mass, cld.friction
+    if ode:
+        f = b * torch.tensor([[0.0, -1 / m], [1.0, 0.0]], dtype=torch.float64)
+        return torch.linalg.matrix_exp(f * dt), torch.zeros(2, 2, dtype=torch.float64)
+    f = b * torch.tensor([[0.0, -1 / m], [1.0, -g / m]], dtype=torch.float64)
+    e = torch.linalg.matrix_exp(f * dt)
+    cov = cld.equilibrium - e @ cld.equilibrium @ e.T
+    cov = 0.5 * (cov + cov.T) + 1e-300 * torch.eye(2, dtype=torch.float64)
+    return e, torch.linalg.cholesky(cov)
+
+
+def _cld_reverse(name, model, x, v, cld, steps, eps, ode, generator, record_every, escape):
+    cld = cld or CLD()
+    if v is None:
+        v = math.sqrt(cld.mass) * _noise(x, generator)
+    h = (1.0 - eps) / steps
+    e, chol = (t.tolist() for t in _linear_flow(cld, h / 2, ode))
+    weight = (1.0 if ode else 2.0) * cld.friction * cld.beta   # Gamma beta (ODE) or 2 Gamma beta (SDE)
+
+    def half(x, v):
+        nx = e[0][0] * x + e[0][1] * v
+        nv = e[1][0] * x + e[1][1] * v
+        if not ode:
+            z1, z2 = _noise(x, generator), _noise(x, generator)
+            nx = nx + chol[0][0] * z1
+            nv = nv + chol[1][0] * z1 + chol[1][1] * z2
+        return nx, nv
+
+    rec = _Recorder(name, record_every, escape, kinetic=True)
+    rec.record(0, x, v, level=1.0, force=True)
+    t = 1.0
+    for k in range(1, steps + 1):
+        x, v = half(x, v)
+        v = v + weight * h * (model.cld_score(x, v, t - h / 2, cld) + v / cld.mass)
+        x, v = half(x, v)
+        t = 1.0 - k * h
+        if not rec.ok(k, x, v):
+            return rec.result(params={"steps": steps, "eps": eps, "cld": cld.__dict__})
+        rec.record(k, x, v, level=t, force=k == steps)
+    # denoising: one noise-free Euler step of the reverse drift from t = eps to 0
+    s = model.cld_score(x, v, eps, cld)
+    b, m, g = cld.beta, cld.mass, cld.friction
+    x, v = x - eps * b * v / m, v + eps * (b * x + g * b * v / m + weight * s)
+    if rec.ok(steps + 1, x, v):
+        rec.record(steps + 1, x, v, level=0.0, force=True)
+    return rec.result(params={"steps": steps, "eps": eps, "cld": cld.__dict__})
+
+
+def cld_sscs(model, x, *, steps=500, cld: CLD | None = None, v=None, eps=1e-3, generator=None,
+             record_every=1, escape=math.inf):
+    """CLD generative sampler: symmetric splitting CLD sampler (SSCS; Dockhorn et al.
+    2022, Sec. 3.3, Alg. 1) from the prior x ~ N(0, I), v ~ N(0, M I) at t = 1 to data.
+
+    Each step of h = (1 - eps)/steps: an exact half-step of the linear reverse dynamics
+    (mean and covariance from the matrix exponential), an Euler step
+    v += 2 Gamma beta h (s(x, v, t) + v/M) with the velocity score at the midpoint time
+    (Strang splitting), another exact half-step; then a noise-free Euler step from eps
+    to 0. ``x`` must be a prior draw (``CLD.prior_sample``)."""
+    return _cld_reverse("cld", model, x, v, cld, steps, eps, False, generator, record_every, escape)
+
+
+def cld_ode(model, x, *, steps=500, cld: CLD | None = None, v=None, eps=1e-3, generator=None,
+            record_every=1, escape=math.inf):
+    """CLD probability-flow ODE (Dockhorn et al. 2022, eq. 7; Song et al. 2021, eq. 13),
+    integrated by the same splitting as ``cld_sscs`` with Gamma beta s in place of
+    2 Gamma beta s and no noise: deterministic given the prior draw."""
+    return _cld_reverse("cld-ode", model, x, v, cld, steps, eps, True, generator, record_every, escape)
+
+
+SAMPLERS = {"langevin": langevin, "mala": mala, "annealed": annealed_langevin,
+            "underdamped": underdamped, "cld": cld_sscs, "cld-ode": cld_ode}

@@ -1,0 +1,111 @@
+"""One call from a density name to a judged run: defaults per sampler, initial
+particles, the score source, and the metrics beside their noise floors. The CLI, the
+benchmark and the app all go through here."""
+from __future__ import annotations
+
+import math
+import time
+
+import numpy as np
+import torch
+
+from . import metrics
+from .densities import Density
+from .diffusions import CLD
+from .kde import fit_kde
+from .samplers import SAMPLERS, Trajectory, geometric_sigmas
+
+INITS = ("gaussian", "uniform", "prior")
+
+
+def score_source(density: Density, score: str = "exact", kde_points: int = 1000, seed: int = 0, **kde_kw):
+    """The model a sampler follows: the density itself ('exact') or a Gaussian KDE of
+    ``kde_points`` exact draws ('kde')."""
+    if score == "exact":
+        if not density.has_score:
+            raise ValueError(f"'{density.name}' has no exact score (it is known only through samples); use --score kde")
+        return density
+    if score == "kde":
+        if getattr(density, "kind", "") == "kde":
+            return density
+        return fit_kde(density, n=kde_points, seed=seed, **kde_kw)
+    raise ValueError(f"unknown score source '{score}'; choose exact or kde")
+
+
+def defaults(sampler: str, model) -> dict:
+    """Options that give a good run on every built-in density (see README's table).
+    ``model.scale`` is the target's smallest local std, ``model.sigma_max`` its spread."""
+    s = model.scale
+    steps = getattr(model, "mixing_steps", 1000)
+    if sampler == "langevin":
+        return {"steps": steps, "step_size": 0.05 * s**2}    # ULA variance bias +2.6%
+    if sampler == "mala":
+        return {"steps": steps, "step_size": 1.0 * s**2}     # acceptance ~0.65 on the toys
+    if sampler == "annealed":
+        return {"sigmas": geometric_sigmas(model.sigma_max, 0.1 * s, 10), "steps_per_level": 100}
+    if sampler == "underdamped":
+        return {"steps": steps}
+    if sampler in ("cld", "cld-ode"):
+        return {"steps": 500}
+    raise ValueError(f"unknown sampler '{sampler}'; choose one of: {', '.join(SAMPLERS)}")
+
+
+def initial(init: str, n: int, box, generator, device="cpu", dtype=torch.float32) -> torch.Tensor:
+    """Starting particles: 'gaussian' N(centre, (half-width/2)^2 I), 'uniform' on the box,
+    'prior' N(0, I) (the CLD and VP prior)."""
+    x0, x1, y0, y1 = box
+    z = torch.rand if init == "uniform" else torch.randn
+    if init not in INITS:
+        raise ValueError(f"unknown initial distribution '{init}'; choose one of: {', '.join(INITS)}")
+    u = z(n, 2, generator=generator, device=device, dtype=dtype)
+    if init == "prior":
+        return u
+    lo = torch.tensor([x0, y0], device=device, dtype=dtype)
+    hi = torch.tensor([x1, y1], device=device, dtype=dtype)
+    if init == "uniform":
+        return lo + (hi - lo) * u
+    return 0.5 * (lo + hi) + 0.25 * (hi - lo).max() * u
+
+
+def simulate(model, sampler: str, particles: int = 1000, seed: int = 0, init: str = "gaussian",
+             device: str = "cpu", frames: int = 200, box=None, **options) -> Trajectory:
+    """Run ``sampler`` on ``model`` with defaults filled in; about ``frames`` frames are
+    recorded. CLD samplers always start from their prior."""
+    if sampler not in SAMPLERS:
+        raise ValueError(f"unknown sampler '{sampler}'; choose one of: {', '.join(SAMPLERS)}")
+    opts = {**defaults(sampler, model), **{k: v for k, v in options.items() if v is not None}}
+    box = box or model.box
+    g = torch.Generator(device=device).manual_seed(int(seed))
+    if sampler in ("cld", "cld-ode"):
+        cld = opts.setdefault("cld", CLD())
+        x, v = cld.prior_sample(particles, generator=g, device=device)
+        opts["v"] = v
+        total = opts["steps"] + 1
+    else:
+        x = initial(init, particles, box, g, device)
+        total = (len(opts["sigmas"]) * opts["steps_per_level"] + 1) if sampler == "annealed" else opts["steps"]
+    opts.setdefault("record_every", max(1, math.ceil(total / max(frames, 1))))
+    half = 0.5 * max(box[1] - box[0], box[3] - box[2])
+    opts.setdefault("escape", 50 * (half + max(abs(b) for b in box)))
+    with torch.no_grad():
+        return SAMPLERS[sampler](model, x, generator=g, **opts)
+
+
+def evaluate(traj: Trajectory, density: Density, n_reference: int = 2000, seed: int = 0) -> dict:
+    """Energy distance to ``n_reference`` exact draws beside its floor (a second exact set
+    of the same size as the samples); mode weights and spread for targets with modes."""
+    ref = density.sample(n_reference, torch.Generator().manual_seed(seed + 1)).numpy()
+    out = {"reference": ref}
+    samples = traj.samples
+    if np.isfinite(samples).all():
+        ed, floor = metrics.with_floor(metrics.energy_distance, samples, ref, density.sample, seed + 2)
+        out.update(energy_distance=ed, energy_distance_floor=floor)
+        if density.modes is not None:
+            out.update(metrics.mode_stats(samples, density.modes))
+    return out
+
+
+def timed(fn, *a, **kw):
+    t = time.perf_counter()
+    r = fn(*a, **kw)
+    return r, time.perf_counter() - t
