@@ -7,12 +7,14 @@ protocol in ``explorer.scores``): ``score(x, sigma)``, ``log_prob(x)`` and
 * Mixtures (``eight-gaussians``, ``mixture-1to4``, ``grid-25``, ``gmm``) are exact at
   every noise level: the noised law is again a mixture (REFERENCE.md).
 * Analytic non-mixtures (``ring``, ``two-rings``, ``double-well``, ``banana``) have an
-  exact score at sigma = 0. At sigma > 0 they use a *grid-quadrature surrogate*:
+  exact score at sigma = 0. At sigma > 0 they use a *lattice-quadrature surrogate*:
   p_sigma(y) = ∫ p(x) N(y - x; sigma^2) dx ≈ sum_j p(x_j) dA N(y - x_j; s^2 I), a
-  mixture on a lattice x_j of spacing max(h0, sigma/2) with s = max(sigma, h0),
-  h0 = scale / 2. Because every kernel is at least one lattice spacing wide, the
-  lattice sum is smooth (its ripple is below exp(-2 pi^2) ~ 3e-9), so for sigma >= h0
-  the surrogate is the noised law to quadrature accuracy. Below h0 the exact sigma = 0
+  Gaussian mixture on a lattice of spacing h0 = scale / 2 with s = max(sigma, h0)
+  (coarser lattices for large sigma: ``_lattice_mixture``). Because the integrand is at
+  least one lattice spacing wide, the lattice sum is accurate (aliasing below
+  exp(-2 pi^2) ~ 3e-9), so for sigma >= h0 the surrogate is the noised law to
+  quadrature accuracy where p_sigma is not negligible (in far tails, under ~1e-12 of
+  the peak, cells are dropped and the field keeps its direction, not its length). Below h0 the exact sigma = 0
   score stands in (its error is O(sigma^2) and largest just below h0, where it equals
   the lattice's own smoothing bias). That bias, the relative Fisher divergence between
   the lattice at h0 and the exact score, is ``surrogate_error`` (reported by
@@ -108,15 +110,24 @@ class Density:
 
 
 def _lattice_mixture(density, sigma: float) -> GaussianMixture:
-    """The grid-quadrature surrogate of ``density`` noised by sigma (module docstring)."""
+    """The quadrature surrogate of ``density`` noised by sigma (module docstring).
+
+    sigma <= 4 h0: p_sigma(y) ≈ sum_j p(x_j) h0^2 N(y - x_j; max(sigma, h0)^2) on the
+    h0 lattice. Larger sigma: p_sigma = p_s * N(0, sigma^2/2) with s = sigma/sqrt 2, on a
+    lattice of spacing sigma/2 weighted by p_s (itself a surrogate, recursively): the
+    integrand p_s(x) N(y - x; sigma^2/2) is then at least sigma/2 wide, one spacing,
+    so the lattice sum stays accurate with far fewer cells."""
     h0 = density.surrogate_bandwidth
-    std = max(sigma, h0)
-    step = max(h0, sigma / 2)
     x0, x1, y0, y1 = density.support
-    xs = torch.arange(x0, x1 + step, step, dtype=torch.float64)
-    ys = torch.arange(y0, y1 + step, step, dtype=torch.float64)
+    if sigma <= 4 * h0:
+        step, std, log_weight, pad = h0, max(sigma, h0), density.log_prob, 0.0
+    else:
+        inner = sigma / math.sqrt(2)
+        step, std, log_weight, pad = sigma / 2, inner, density.noised_mixture(inner).log_prob, 3 * inner
+    xs = torch.arange(x0 - pad, x1 + pad + step, step, dtype=torch.float64)
+    ys = torch.arange(y0 - pad, y1 + pad + step, step, dtype=torch.float64)
     pts = torch.cartesian_prod(xs, ys)
-    logw = density.log_prob(pts) + 2 * math.log(step)
+    logw = log_weight(pts) + 2 * math.log(step)
     keep = logw > math.log(1e-12)            # lattice cells holding under 1e-12 of the mass
     pts, w = pts[keep], torch.exp(logw[keep])
     return GaussianMixture(w, pts, std**2 * torch.eye(2, dtype=torch.float64))
@@ -139,6 +150,13 @@ class MixtureDensity(Density):
 
     def _build_noised(self, sigma):
         return self.mixture.noised(sigma)
+
+    @property
+    def support(self):
+        sd = torch.sqrt(torch.diagonal(self.mixture.covs, dim1=1, dim2=2))
+        lo = (self.mixture.means - 7 * sd).min(0).values.tolist()
+        hi = (self.mixture.means + 7 * sd).max(0).values.tolist()
+        return (lo[0], hi[0], lo[1], hi[1])
 
     def log_prob(self, x):
         return self.mixture.log_prob(x)

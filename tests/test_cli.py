@@ -1,0 +1,109 @@
+"""The headless CLI: JSON on stdout, and each bad input exits 2 with one line."""
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def run(*args, **kw):
+    env = {**os.environ, "PYTHONPATH": ROOT}
+    return subprocess.run([sys.executable, "-m", "explorer", *args], capture_output=True, text=True,
+                          cwd=kw.get("cwd", ROOT), env=env, timeout=300)
+
+
+def test_densities_lists_every_density():
+    r = run("densities")
+    assert r.returncode == 0
+    items = json.loads(r.stdout)
+    names = {d["name"] for d in items}
+    assert {"eight-gaussians", "mixture-1to4", "grid-25", "ring", "two-rings", "double-well", "banana", "gmm",
+            "moons", "circles", "swiss-roll"} <= names
+    for d in items:
+        assert d["kind"] in ("analytic", "mixture", "samples") and len(d["box"]) == 4
+
+
+def test_sample_prints_the_judged_run_and_writes_npz(tmp_path):
+    out = tmp_path / "run.npz"
+    r = run("sample", "--density", "eight-gaussians", "--sampler", "annealed", "--out", str(out))
+    assert r.returncode == 0, r.stderr
+    res = json.loads(r.stdout)
+    for key in ("density", "sampler", "score", "particles", "steps", "seconds", "energy_distance",
+                "energy_distance_floor", "mode_weights", "true_mode_weights"):
+        assert key in res
+    z = np.load(out)
+    assert z["trajectory"].dtype == np.float32 and z["trajectory"].shape[1:] == (1000, 2)
+    assert np.array_equal(z["samples"], z["trajectory"][-1])
+    assert z["reference"].shape[0] >= 2000
+
+
+def test_mala_reports_acceptance_and_csv_data_fits_a_kde(tmp_path):
+    r = run("sample", "--density", "ring", "--sampler", "mala", "--particles", "200", "--steps", "200")
+    assert r.returncode == 0 and 0 < json.loads(r.stdout)["acceptance"] <= 1
+    csv = tmp_path / "d.csv"
+    np.savetxt(csv, np.random.default_rng(0).normal(size=(100, 2)), delimiter=",", header="x,y", comments="")
+    r = run("sample", "--data", str(csv), "--sampler", "langevin", "--particles", "100", "--steps", "50")
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["score"] == "kde"
+
+
+BAD = {
+    "empty.csv": "",
+    "text.csv": "x,y\nfoo,bar\nbaz,qux\n",
+    "nan.csv": "x,y\n1,2\nnan,3\n4,5\n",
+    "one_row.csv": "x,y\n1,2\n",
+    "three_cols.csv": "1,2,3\n4,5,6\n",
+}
+
+
+@pytest.mark.parametrize("name", list(BAD))
+def test_bad_csv_exits_2_with_one_line(tmp_path, name):
+    f = tmp_path / name
+    f.write_text(BAD[name])
+    r = run("sample", "--data", str(f), "--sampler", "langevin")
+    assert r.returncode == 2
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error:") and "Traceback" not in r.stderr
+    assert "expected" in lines[0] or "at least 2" in lines[0]
+    assert r.stdout == ""
+
+
+@pytest.mark.parametrize("args,says", [
+    (["--density", "nope", "--sampler", "langevin"], "choose one of"),
+    (["--density", "ring", "--sampler", "warp"], "invalid choice"),
+    (["--density", "ring", "--sampler", "langevin", "--particles", "-5"], "from 1 to"),
+    (["--density", "ring", "--sampler", "langevin", "--particles", "1e12"], "whole number"),
+    (["--density", "ring", "--sampler", "langevin", "--steps", "0"], "from 1 to"),
+    (["--density", "ring", "--sampler", "langevin", "--step-size", "-0.1"], "positive number"),
+    (["--density", "ring", "--sampler", "langevin", "--step-size", "nan"], "positive number"),
+    (["--density", "ring", "--sampler", "langevin", "--seed", "x"], "whole number"),
+    (["--density", "moons", "--sampler", "langevin", "--score", "exact"], "only through samples"),
+    (["--density", "ring", "--sampler", "langevin", "--params", "{\"radius\": -1}"], "radius > 0"),
+    (["--density", "ring", "--sampler", "langevin", "--params", "[1]"], "JSON object"),
+    (["--density", "ring", "--sampler", "langevin", "--params", "{\"bogus\": 1}"], "bad parameters"),
+    (["--data", "/no/such/file.csv", "--sampler", "langevin"], "cannot read"),
+    (["--density", "ring", "--sampler", "langevin", "--device", "tpu"], "unknown device"),
+    (["--sampler", "langevin"], "required"),
+])
+def test_bad_arguments_exit_2_with_one_line(args, says):
+    r = run("sample", *args)
+    assert r.returncode == 2, r.stdout
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and says in lines[0], r.stderr
+
+
+def test_unwritable_out_path_exits_2():
+    r = run("sample", "--density", "ring", "--sampler", "langevin", "--steps", "5", "--out", "/no/such/dir/r.npz")
+    assert r.returncode == 2 and "cannot write" in r.stderr
+
+
+def test_absent_cuda_is_a_clear_error_not_a_fallback():
+    import torch
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    r = run("sample", "--density", "ring", "--sampler", "langevin", "--device", "cuda")
+    assert r.returncode == 2 and "not available" in r.stderr
