@@ -111,8 +111,6 @@ def _load_target(args):
 
 
 def cmd_sample(args):
-    import torch
-
     from .devices import resolve
     from .simulate import evaluate, score_source, simulate, timed
     density, model = _load_target(args)
@@ -148,7 +146,6 @@ def cmd_sample(args):
                    reference=ev["reference"].astype(np.float32), steps=traj.steps, levels=traj.levels,
                    **({"velocities": traj.velocities} if traj.velocities is not None else {}))
         result["out"] = args.out
-    del torch
     return result
 
 
