@@ -5,11 +5,12 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import sys
 
 import numpy as np
 
-LIMITS = {"particles": 100_000, "steps": 200_000, "frames": 2_000}
+LIMITS = {"particles": 100_000, "steps": 200_000, "frames": 2_000, "train_steps": 200_000}
 
 
 class UsageError(Exception):
@@ -67,8 +68,9 @@ def build_parser() -> argparse.ArgumentParser:
     src.add_argument("--data", help="a CSV of x,y rows: fits a KDE to it")
     s.add_argument("--params", type=_json_params, default=None, help="density parameters as a JSON object")
     s.add_argument("--sampler", required=True, choices=list(SAMPLERS))
-    s.add_argument("--score", default=None, choices=["exact", "kde"],
-                   help="exact (default where the density has one) or kde")
+    s.add_argument("--score", default=None, choices=["exact", "kde", "model"],
+                   help="exact (default where the density has one), kde, or model (with --model)")
+    s.add_argument("--model", default=None, help="a model file from `train` (with --score model)")
     s.add_argument("--particles", type=_int_in("--particles", 1, LIMITS["particles"]), default=1000)
     s.add_argument("--steps", type=_int_in("--steps", 1, LIMITS["steps"]), default=None,
                    help="steps (per level for annealed)")
@@ -79,6 +81,21 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--frames", type=_int_in("--frames", 1, LIMITS["frames"]), default=200)
     s.add_argument("--device", default="cpu", help="cpu, cuda, mps or auto")
     s.add_argument("--out", default=None, help="write the trajectory, samples and reference to this .npz")
+
+    t = sub.add_parser("train", help="train a score network from samples and save it")
+    src = t.add_mutually_exclusive_group(required=True)
+    src.add_argument("--density", help="a built-in density name (trained on its exact draws)")
+    src.add_argument("--data", help="a CSV of x,y rows to train on")
+    t.add_argument("--params", type=_json_params, default=None, help="density parameters as a JSON object")
+    t.add_argument("--objective", default="ncsn", choices=["esm", "ism", "ssm", "dsm", "ncsn", "hsm"])
+    t.add_argument("--steps", type=_int_in("--steps", 1, LIMITS["train_steps"]), default=4000)
+    t.add_argument("--width", type=_int_in("--width", 16, 512), default=128)
+    t.add_argument("--depth", type=_int_in("--depth", 1, 6), default=3)
+    t.add_argument("--lr", type=_positive("--lr", 1.0), default=5e-3)
+    t.add_argument("--batch", type=_int_in("--batch", 1, 8192), default=512)
+    t.add_argument("--device", default="auto", help="auto, cpu, cuda or mps")
+    t.add_argument("--seed", type=_int_in("--seed", 0, 2**32 - 1), default=0)
+    t.add_argument("--out", required=True, help="where to save the model (.pt)")
 
     b = sub.add_parser("bench", help="particle-steps per second for every sampler")
     b.add_argument("--particles", type=_int_in("--particles", 1, LIMITS["particles"]), nargs="+", default=[1000, 10000])
@@ -112,10 +129,18 @@ def _load_target(args):
 
 def cmd_sample(args):
     from .devices import resolve
+    _check_writable(args.out)
     from .simulate import evaluate, score_source, simulate, timed
     density, model = _load_target(args)
-    score = args.score or ("exact" if density.has_score else "kde")
-    if model is None or score == "exact":
+    score = args.score or ("model" if args.model else "exact" if density.has_score else "kde")
+    if score == "model":
+        if not args.model:
+            raise UsageError("--score model needs --model FILE (a file written by `python -m explorer train`)")
+        from .modelio import load_model
+        model = load_model(args.model, device=resolve(args.device))
+    elif args.model:
+        raise UsageError("--model is used only with --score model")
+    elif model is None or score == "exact":
         model = score_source(density, score, seed=args.seed)
     if args.sampler == "mala" and getattr(model, "kernel", "gaussian") != "gaussian":
         raise ValueError("MALA needs a smooth log-density: use the Gaussian kernel")
@@ -149,6 +174,43 @@ def cmd_sample(args):
     return result
 
 
+def _check_writable(path):
+    """Fail before the work, not after it: an --out that cannot be written is bad input."""
+    if path is None:
+        return
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder) or not os.access(folder, os.W_OK) or os.path.isdir(path):
+        raise UsageError(f"cannot write '{path}': its folder does not exist or is not writable")
+
+
+def cmd_train(args):
+    from .modelio import save_model
+    from .training import Trainer
+    _check_writable(args.out)
+    density, _ = _load_target(args)
+    trainer = Trainer(density, objective=args.objective, width=args.width, depth=args.depth, lr=args.lr,
+                      batch=args.batch, steps=args.steps, seed=args.seed, device=args.device)
+    every = max(1, args.steps // 20)
+    report = {}
+    for report in trainer.run(every=every, fisher=False):
+        bar = "#" * int(30 * report["step"] / args.steps)
+        print(f"\rtraining [{bar:<30}] step {report['step']}/{args.steps} loss {report['loss_avg']:.4g}",
+              end="", file=sys.stderr, flush=True)
+    print(file=sys.stderr)
+    fisher = trainer.fisher()
+    try:
+        save_model(trainer, args.out)
+    except OSError as e:
+        raise UsageError(f"cannot write '{args.out}': {e.strerror}") from None
+    result = {"objective": args.objective, "density": density.name, "device": trainer.device, "steps": trainer.step,
+              "seconds": round(trainer.elapsed, 3), "final_loss": report.get("loss_avg"), "out": args.out}
+    if fisher is not None:
+        key = "t" if args.objective == "hsm" else "sigma"
+        result["relative_fisher"] = [{key: float(k), "value": float(v)} for k, v in fisher.items()]
+        result["relative_fisher_max"] = max(fisher.values())
+    return result
+
+
 def _write_npz(path, **arrays):
     try:
         with open(path, "wb") as fh:
@@ -172,7 +234,7 @@ def cmd_bench(args):
     return run_bench(args.particles, args.steps, args.device)
 
 
-COMMANDS = {"densities": cmd_densities, "sample": cmd_sample, "bench": cmd_bench}
+COMMANDS = {"densities": cmd_densities, "sample": cmd_sample, "train": cmd_train, "bench": cmd_bench}
 
 
 def main(argv=None) -> int:
@@ -184,5 +246,8 @@ def main(argv=None) -> int:
         print(f"error: {e}", file=sys.stderr)
         return 2
     if result is not None:
-        print(json.dumps(result))
+        try:
+            print(json.dumps(result), flush=True)
+        except BrokenPipeError:         # `| head` closed stdout: not an error of ours
+            sys.stdout = open(os.devnull, "w")
     return 0

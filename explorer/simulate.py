@@ -77,7 +77,7 @@ def simulate(model, sampler: str, particles: int = 1000, seed: int = 0, init: st
     box = box or model.box
     g = torch.Generator(device=device).manual_seed(int(seed))
     if sampler in ("cld", "cld-ode"):
-        cld = opts.setdefault("cld", CLD())
+        cld = opts.setdefault("cld", getattr(model, "cld", None) or CLD())
         x, v = cld.prior_sample(particles, generator=g, device=device)
         opts["v"] = v
         total = opts["steps"] + 1

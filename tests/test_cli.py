@@ -107,3 +107,48 @@ def test_absent_cuda_is_a_clear_error_not_a_fallback():
         pytest.skip("this machine has CUDA")
     r = run("sample", "--density", "ring", "--sampler", "langevin", "--device", "cuda")
     assert r.returncode == 2 and "not available" in r.stderr
+
+
+def test_train_then_sample_with_the_model(tmp_path):
+    model = tmp_path / "m.pt"
+    r = run("train", "--density", "eight-gaussians", "--steps", "300", "--out", str(model))
+    assert r.returncode == 0, r.stderr
+    res = json.loads(r.stdout)
+    for key in ("objective", "device", "steps", "seconds", "final_loss", "relative_fisher"):
+        assert key in res
+    assert res["objective"] == "ncsn" and res["steps"] == 300 and len(res["relative_fisher"]) == 10
+    r = run("sample", "--density", "eight-gaussians", "--sampler", "annealed", "--score", "model",
+            "--model", str(model), "--particles", "200", "--steps", "20")
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["score"] == "model"
+
+
+def test_model_files_that_are_not_models_exit_2(tmp_path):
+    import pickle
+    bad = tmp_path / "bad.pt"
+    bad.write_bytes(b"not a model at all")
+    r = run("sample", "--density", "eight-gaussians", "--sampler", "annealed", "--model", str(bad))
+    assert r.returncode == 2 and "model" in r.stderr and len(r.stderr.strip().splitlines()) == 1
+
+    class Evil:
+        def __reduce__(self):
+            return (os.system, (f"touch {tmp_path / 'pwned'}",))
+    crafted = tmp_path / "evil.pt"
+    crafted.write_bytes(pickle.dumps(Evil()))
+    r = run("sample", "--density", "eight-gaussians", "--sampler", "annealed", "--model", str(crafted))
+    assert r.returncode == 2 and not (tmp_path / "pwned").exists()
+    r = run("sample", "--density", "eight-gaussians", "--sampler", "mala", "--model", str(crafted))
+    assert r.returncode == 2
+
+
+@pytest.mark.parametrize("args,says", [
+    (["--density", "ring", "--objective", "magic", "--out", "m.pt"], "invalid choice"),
+    (["--density", "ring", "--width", "100000", "--out", "m.pt"], "from 16 to"),
+    (["--density", "ring", "--depth", "0", "--out", "m.pt"], "from 1 to"),
+    (["--density", "ring", "--lr", "-1", "--out", "m.pt"], "positive number"),
+    (["--density", "ring", "--out", "/no/such/dir/m.pt"], "cannot write"),
+    (["--density", "ring"], "required"),
+])
+def test_train_bad_arguments_exit_2(args, says):
+    r = run("train", *args)
+    assert r.returncode == 2 and says in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr

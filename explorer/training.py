@@ -1,0 +1,519 @@
+"""Score-matching objectives and a training loop the app can drive live (issue 3).
+
+Objectives (REFERENCE.md, "Score-matching objectives"; each returns the batch mean, or
+per-sample values with ``reduction='none'``):
+
+=========  ==============================================  ==========================
+objective  loss per sample                                  network
+=========  ==============================================  ==========================
+esm        1/2 |s(x) - s_KDE(x)|^2                          plain ``ScoreNet``
+ism        tr(grad s(x)) + 1/2 |s(x)|^2                     plain
+ssm        v^T grad(v^T s(x)) + 1/2 |s(x)|^2, v ~ N(0, I)   plain
+dsm        1/2 |s(x + sigma z) + z / sigma|^2               plain (one sigma)
+ncsn       1/2 |sigma s(x + sigma z, sigma) + z|^2          ``NoiseConditionalScoreNet``
+hsm        |F(x_t, v_t, t) - eps_v|^2                       ``CLDScoreNet``
+=========  ==============================================  ==========================
+
+``Trainer`` runs Adam on one of them with fresh exact draws every batch (or a fixed data
+set for sample-only data), an EMA of the weights, and yields progress dictionaries that
+the app can plot while it trains; breaking out of ``run`` and calling it again continues
+from the same step, and a seed repeats the loss curve exactly on the CPU.
+
+Field diagnostics for the app: ``make_grid``, ``learned_field``, ``field_error`` and
+``field_curl`` (a learned network is not a gradient field: its curl is not zero).
+"""
+from __future__ import annotations
+
+import copy
+import hashlib
+import math
+import time
+
+import numpy as np
+import torch
+
+from . import densities as D
+from .diffusions import CLD
+from .kde import KDE, fit_kde
+from .models import (CLDScoreNet, LearnedScore, NoiseConditionalScoreNet, ScoreNet, cld_config, cld_kernel)
+from .samplers import geometric_sigmas
+
+OBJECTIVES = ("ncsn", "dsm", "esm", "ism", "ssm", "hsm")
+NET_KIND = {"ncsn": "conditional", "hsm": "cld", "dsm": "plain", "esm": "plain", "ism": "plain", "ssm": "plain"}
+LR_SCHEDULES = ("constant", "cosine")
+DEFAULT_OBJECTIVE = "ncsn"
+
+
+def _reduce(per_sample, reduction):
+    if reduction == "none":
+        return per_sample
+    if reduction == "mean":
+        return per_sample.mean()
+    raise ValueError("reduction must be 'mean' or 'none'")
+
+
+def _randn(shape, generator, like):
+    """Standard normal draws from ``generator`` (on its own device), moved to like's."""
+    dev = generator.device if generator is not None else like.device
+    return torch.randn(shape, generator=generator, device=dev, dtype=like.dtype).to(like.device)
+
+
+# ----- objectives ------------------------------------------------------------------------
+def esm_loss(score, x, target, reduction="mean"):
+    """Explicit score matching (seed 002, eq. 1.3; Hyvarinen 2005, eq. 2):
+    1/2 |s(x) - psi(x)|^2 with psi a known target score, here the Gaussian KDE (Parzen)
+    score of the data (seed 002, sec. 1.1 and appendix 2.2). ``target`` is an (N, 2)
+    tensor or a callable x -> (N, 2)."""
+    psi = target(x) if callable(target) else target
+    return _reduce(0.5 * ((score(x) - psi.to(x)) ** 2).sum(1), reduction)
+
+
+def _divergence(s, x, create_graph):
+    """tr(grad_x s) in 2D: two autograd calls (one per output coordinate)."""
+    d0 = torch.autograd.grad(s[:, 0].sum(), x, create_graph=create_graph, retain_graph=True)[0][:, 0]
+    d1 = torch.autograd.grad(s[:, 1].sum(), x, create_graph=create_graph)[0][:, 1]
+    return d0 + d1
+
+
+def ism_loss(score, x, reduction="mean", create_graph=True):
+    """Implicit score matching (Hyvarinen 2005, JMLR 6, Theorem 1, eq. 4; seed 002 eq. 1.5):
+    tr(grad_x s(x)) + 1/2 |s(x)|^2, equal to 1/2 E|s - grad log p|^2 up to a constant.
+    The trace is exact: two autograd calls with ``create_graph=True`` (needed to train)."""
+    x = x.detach().requires_grad_(True)
+    with torch.enable_grad():
+        s = score(x)
+        return _reduce(_divergence(s, x, create_graph) + 0.5 * (s**2).sum(1), reduction)
+
+
+def ssm_loss(score, x, generator=None, n_projections=1, reduction="mean", create_graph=True):
+    """Sliced score matching with variance reduction (Song, Garg, Shi & Ermon 2019, UAI,
+    eq. 8 'SSM-VR'): v^T grad_x (v^T s(x)) + 1/2 |s(x)|^2, v ~ N(0, I). Since
+    E_v[v^T J v] = tr J, it is an unbiased estimate of the ISM loss (same constant).
+    One autograd call per projection."""
+    x = x.detach().requires_grad_(True)
+    with torch.enable_grad():
+        s = score(x)
+        total = 0.0
+        for _ in range(int(n_projections)):
+            v = _randn(x.shape, generator, x)
+            gv = torch.autograd.grad((s * v).sum(), x, create_graph=create_graph, retain_graph=True)[0]
+            total = total + (gv * v).sum(1)
+        return _reduce(total / n_projections + 0.5 * (s**2).sum(1), reduction)
+
+
+def dsm_loss(score, x, sigma, generator=None, reduction="mean"):
+    """Denoising score matching (Vincent 2011, Neural Computation 23, eq. 7 with a Gaussian
+    kernel; seed 002 eq. 1.8): 1/2 |s(x + sigma z) + z / sigma|^2, z ~ N(0, I). Its
+    minimiser is the score of the noised law p_sigma = p * N(0, sigma^2 I)."""
+    z = _randn(x.shape, generator, x)
+    return _reduce(0.5 * ((score(x + sigma * z) + z / sigma) ** 2).sum(1), reduction)
+
+
+def ncsn_loss(score, x, sigmas, generator=None, reduction="mean"):
+    """Multi-level DSM of NCSN (Song & Ermon 2019, NeurIPS, eq. 5-6) with the paper's
+    weighting lambda(sigma) = sigma^2, one level drawn uniformly per sample:
+    1/2 sigma^2 |s(x~, sigma) + (x~ - x) / sigma^2|^2 = 1/2 |sigma s(x~, sigma) + z|^2,
+    x~ = x + sigma z. ``score(x, sigma)`` takes an (N,) tensor of levels."""
+    levels = torch.as_tensor(sigmas, dtype=x.dtype).to(x.device).reshape(-1)
+    idx = torch.randint(len(levels), (x.shape[0],), generator=generator,
+                        device=generator.device if generator is not None else "cpu").to(x.device)
+    sig = levels[idx]
+    z = _randn(x.shape, generator, x)
+    s = score(x + sig[:, None] * z, sig)
+    return _reduce(0.5 * ((sig[:, None] * s + z) ** 2).sum(1), reduction)
+
+
+def hsm_loss(net, x, cld: CLD | None = None, generator=None, t_min=1e-5, reduction="mean"):
+    """Hybrid score matching for CLD (Dockhorn, Vahdat & Kreis 2022, ICLR, eq. 9-10, with
+    the 'reweightedv2' weighting lambda(t) = l_t^{-2} of their code):
+    t ~ U[t_min, 1], u_t = E(t) (x_0, 0) + L eps (L L^T = Cov of p(u_t | x_0), v_0 ~
+    N(0, gamma M I) marginalised), target grad_v log p(u_t | x_0) = -l_t eps_v with
+    l_t = 1 / L22; loss |F(x_t, v_t, t) - eps_v|^2 for the net F (score -l_t F).
+    Kernel quantities in float64."""
+    cld = cld or CLD()
+    n = x.shape[0]
+    gdev = generator.device if generator is not None else torch.device("cpu")
+    t = t_min + (1 - t_min) * torch.rand(n, generator=generator, device=gdev, dtype=torch.float64)
+    e, _, chol = cld_kernel(cld, t.cpu())
+    eps = _randn((n, 2, 2), generator, x)        # [:, 0] eps_x, [:, 1] eps_v per coordinate
+    e, chol = e.to(device=x.device, dtype=x.dtype), chol.to(device=x.device, dtype=x.dtype)
+    xt = e[:, 0, 0, None] * x + chol[:, 0, 0, None] * eps[:, 0]
+    vt = e[:, 1, 0, None] * x + chol[:, 1, 0, None] * eps[:, 0] + chol[:, 1, 1, None] * eps[:, 1]
+    out = net(xt, vt, t.to(device=x.device, dtype=x.dtype))
+    return _reduce(((out - eps[:, 1]) ** 2).sum(1), reduction)
+
+
+# ----- data ------------------------------------------------------------------------------------
+def as_density(data, name="data") -> D.Density:
+    """A density object from a density, a registry name or an (n, 2) array of points."""
+    if isinstance(data, D.Density):
+        return data
+    if isinstance(data, str):
+        return D.get(data)
+    arr = np.asarray(data.detach().cpu().numpy() if isinstance(data, torch.Tensor) else data, dtype=np.float64)
+    if arr.ndim != 2 or arr.shape[1] != 2 or len(arr) < 2 or not np.isfinite(arr).all():
+        raise ValueError("training data must be a density, a density name, or an (n, 2) array of finite points")
+    return D.from_array(arr, name=name)
+
+
+def fingerprint(points: torch.Tensor) -> str:
+    """sha256 of the data as little-endian float64 (n, 2), row-major."""
+    arr = np.ascontiguousarray(np.asarray(points.detach().cpu().numpy() if isinstance(points, torch.Tensor)
+                                          else points, dtype="<f8"))
+    return hashlib.sha256(arr.tobytes()).hexdigest()
+
+
+def density_identity(density, fixed_data=None) -> dict:
+    """What names the training data in a saved model: the density's name and kind, a
+    registry density's parameters, and the sha256 of a fixed data set or a KDE's points."""
+    out = {"name": density.name, "kind": density.kind}
+    if density.name in D.REGISTRY:
+        out["params"] = dict(density.params)
+    points = fixed_data if fixed_data is not None else getattr(density, "data", None)
+    if isinstance(points, torch.Tensor):
+        out.update(sha256=fingerprint(points), rows=int(len(points)))
+    return out
+
+
+def make_grid(box, n=25, device="cpu", dtype=torch.float32):
+    """An n x n grid over box (xmin, xmax, ymin, ymax): (points (n*n, 2), xs, ys), points in
+    row-major order of (y, x) so ``values.reshape(n, n)`` is an image with rows along y."""
+    x0, x1, y0, y1 = box
+    xs = torch.linspace(x0, x1, n, dtype=dtype, device=device)
+    ys = torch.linspace(y0, y1, n, dtype=dtype, device=device)
+    yy, xx = torch.meshgrid(ys, xs, indexing="ij")
+    return torch.stack([xx.reshape(-1), yy.reshape(-1)], 1), xs, ys
+
+
+# ----- field diagnostics ----------------------------------------------------------------------
+def learned_field(model, points, sigma=None, t=0.5, v=None) -> np.ndarray:
+    """The learned field at ``points`` (N, 2) as a float64 array: s(x, sigma) for VE nets
+    (see ``LearnedScore.field``), grad_v log p_t at (x, v = 0) for CLD nets."""
+    with torch.no_grad():
+        return model.field(torch.as_tensor(points, dtype=torch.float32), sigma=sigma, t=t, v=v).double().numpy()
+
+
+def field_error(model, reference, points, sigma=None, t=0.5) -> dict:
+    """Pointwise error of the learned field against ``reference`` (a density or KDE with an
+    exact score): arrays ``learned``, ``exact``, ``error`` = |s - s*| and ``relative`` =
+    |s - s*| / (|s*| + tiny), all at the same sigma (or CLD time t, v = 0)."""
+    pts = torch.as_tensor(points, dtype=torch.float64)
+    with torch.no_grad():
+        if model.net_kind == "cld":
+            learned = model.field(pts, t=t)
+            exact = reference.cld_score(pts, torch.zeros_like(pts), t, model.cld)
+        else:
+            sigma = model.sigma if sigma is None else float(sigma)
+            if model.net_kind == "conditional":
+                sigma = max(sigma, model.sigma_min)
+            learned = model.score(pts, sigma)
+            exact = reference.score(pts, sigma)
+    err = torch.linalg.norm(learned - exact, dim=1)
+    rel = err / (torch.linalg.norm(exact, dim=1) + 1e-12)
+    return {"learned": learned.numpy(), "exact": exact.numpy(), "error": err.numpy(), "relative": rel.numpy(),
+            "sigma": None if model.net_kind == "cld" else sigma}
+
+
+def curl(fn, points) -> torch.Tensor:
+    """d s_y / dx - d s_x / dy of a field fn: (N, 2) -> (N, 2), by autograd (0 for a
+    gradient field; a learned network is not one)."""
+    x = torch.as_tensor(points).detach().clone().requires_grad_(True)
+    with torch.enable_grad():
+        s = fn(x)
+        gx = torch.autograd.grad(s[:, 0].sum(), x, retain_graph=True)[0]
+        gy = torch.autograd.grad(s[:, 1].sum(), x)[0]
+    return (gy[:, 0] - gx[:, 1]).detach()
+
+
+def field_curl(model, points, sigma=None, t=0.5) -> np.ndarray:
+    """The curl of the learned field at ``points`` (float64 array); for CLD nets the curl
+    in x of grad_v log p_t(x, v = 0)."""
+    pts = torch.as_tensor(points, dtype=torch.float32)
+    return curl(lambda a: model.field(a, sigma=sigma, t=t), pts).double().numpy()
+
+
+# ----- the trainer --------------------------------------------------------------------------
+def _sigma_data(points: torch.Tensor) -> float:
+    """RMS standard deviation per coordinate (EDM's sigma_data)."""
+    return max(float(torch.sqrt(points.var(0).mean())), 1e-6)
+
+
+def _whole(name, value, lo):
+    if isinstance(value, bool) or not isinstance(value, int) or value < lo:
+        raise ValueError(f"{name} must be a whole number >= {lo}, not {value!r}")
+
+
+class Trainer:
+    """Train a score network and report progress as it goes (the app's live training).
+
+    ``density_or_data``: a ``Density``, a registry name or an (n, 2) array. A density with
+    an exact sampler gives fresh exact draws every batch; sample-only data
+    (``has_score=False``) are trained on a fixed set of ``n_data`` draws (every row of an
+    array), resampled with replacement.
+    ``objective``: one of ``OBJECTIVES`` (default ``'ncsn'``), which fixes the network:
+    ncsn -> ``NoiseConditionalScoreNet``, hsm -> ``CLDScoreNet``, the rest ``ScoreNet``.
+    ``width``/``depth``/``activation``/``fourier``/``fourier_scale``: the MLP
+    (``explorer.models``). ``preconditioning``: 'edm' (default) or 'ncsnv2'.
+    ``sigmas`` (ncsn): default ``levels`` = 10 geometric levels from ``density.sigma_max``
+    down to 0.1 ``density.scale`` -- the annealed sampler's defaults, so
+    ``simulate(model, 'annealed')`` visits exactly the trained levels.
+    ``sigma`` (dsm): default 0.5 ``density.scale``.
+    ``cld`` (hsm): the forward process, default ``CLD()``.
+    ``lr``, ``batch``, ``steps``: Adam's step size, the batch and the planned number of
+    steps; ``lr_schedule`` 'cosine' decays lr to ``lr_floor`` lr at ``steps`` (constant
+    after), 'constant' keeps it. ``ema``: decay of the exponential moving average of the
+    weights that is evaluated, sampled and saved (None: the raw weights), warmed up as
+    min(ema, (1 + k) / (10 + k)) at step k so early weights do not linger.
+    ``seed``: all data and noise come from one CPU ``torch.Generator`` seeded with it and
+    the initial weights from ``torch.manual_seed(seed)`` inside ``fork_rng`` (the global
+    RNG state is left as it was), so a seed repeats the loss curve exactly on the CPU.
+    ``device``: 'cpu', 'cuda', 'mps' or 'auto' (``explorer.devices.resolve``).
+    """
+
+    def __init__(self, density_or_data="eight-gaussians", objective=DEFAULT_OBJECTIVE, width=128, depth=3, lr=5e-3,
+                 batch=512, steps=4000, seed=0, device="cpu", ema=0.999, lr_schedule="cosine", *,
+                 activation="silu", preconditioning="edm", fourier=16, fourier_scale=0.5, sigmas=None, levels=10,
+                 sigma=None, cld=None, n_data=2000, n_eval=2000, lr_floor=0.05):
+        from .devices import resolve
+        from .models import check_architecture
+        if objective not in OBJECTIVES:
+            raise ValueError(f"unknown objective {objective!r}; choose one of: {', '.join(OBJECTIVES)}")
+        if lr_schedule not in LR_SCHEDULES:
+            raise ValueError(f"unknown lr schedule {lr_schedule!r}; choose one of: {', '.join(LR_SCHEDULES)}")
+        for name, value, lo in (("batch", batch, 1), ("steps", steps, 1), ("n_data", n_data, 2),
+                                ("n_eval", n_eval, 2), ("levels", levels, 1), ("seed", seed, 0)):
+            _whole(name, value, lo)
+        if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not (math.isfinite(lr) and lr > 0):
+            raise ValueError(f"lr must be a positive number, not {lr!r}")
+        if ema is not None and (isinstance(ema, bool) or not 0 <= float(ema) < 1):
+            raise ValueError(f"ema must be a decay in [0, 1) or None, not {ema!r}")
+        if not 0 <= float(lr_floor) <= 1:
+            raise ValueError(f"lr_floor must be a fraction in [0, 1], not {lr_floor!r}")
+        check_architecture(width, depth, activation)
+        self.density = d = as_density(density_or_data)
+        self.objective, self.lr, self.batch, self.steps = objective, float(lr), batch, steps
+        self.seed, self.ema_decay, self.lr_schedule, self.lr_floor = int(seed), ema, lr_schedule, float(lr_floor)
+        self.device = resolve(device)
+        self.generator = torch.Generator().manual_seed(self.seed)
+
+        # data: fresh exact draws, or a fixed set for sample-only data
+        self.fixed_data = None
+        if not d.has_score or d.kind == "samples":
+            fixed = getattr(d, "fixed", None)
+            self.fixed_data = fixed if fixed is not None else d.sample(n_data, torch.Generator().manual_seed(self.seed + 1))
+        eval_gen = torch.Generator().manual_seed(self.seed + 7919)      # never touches the training stream
+        self.eval_data = self.fixed_data if self.fixed_data is not None else d.sample(n_eval, eval_gen)
+        self.eval_noise = torch.randn(self.eval_data.shape, generator=eval_gen, dtype=torch.float64)
+        self.eval_v = torch.randn(self.eval_data.shape, generator=eval_gen, dtype=torch.float64)
+        # the reference field for diagnostics: the exact score where there is one
+        self.reference = d if d.has_score else None
+        self._kde = None
+
+        kind = NET_KIND[objective]
+        self.sigmas, self.sigma, self.cld = None, 0.0, None
+        if kind == "conditional":
+            self.sigmas = [float(s) for s in (sigmas if sigmas is not None else
+                                              geometric_sigmas(d.sigma_max, 0.1 * d.scale, levels))]
+            if not self.sigmas or not all(math.isfinite(s) and s > 0 for s in self.sigmas):
+                raise ValueError("sigmas must be positive finite noise levels")
+        if objective == "dsm":
+            self.sigma = float(sigma) if sigma is not None else 0.5 * d.scale
+            if not (math.isfinite(self.sigma) and self.sigma > 0):
+                raise ValueError(f"dsm needs a noise level sigma > 0, not {sigma!r}")
+        if objective == "hsm":
+            self.cld = cld or CLD()
+
+        sd = _sigma_data(self.eval_data)
+        arch = {"width": width, "depth": depth, "activation": activation, "sigma_data": sd,
+                "fourier": fourier, "fourier_scale": fourier_scale}
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(self.seed)
+            if kind == "conditional":
+                net = NoiseConditionalScoreNet(preconditioning=preconditioning, **arch)
+            elif kind == "cld":
+                net = CLDScoreNet(cld=self.cld, **arch)
+            else:
+                net = ScoreNet(**arch)
+        self.net = net.to(self.device)
+        self.params = list(self.net.parameters())
+        self.opt = torch.optim.Adam(self.params, lr=self.lr)
+        if ema is not None:
+            self.ema_net = copy.deepcopy(self.net)
+            self.ema_net.requires_grad_(False)
+        else:
+            self.ema_net = self.net
+        self.step = 0
+        self.elapsed = 0.0
+        self.losses: list[float] = []
+        self.config = {"objective": objective, "lr": self.lr, "batch": batch, "steps": steps, "seed": self.seed,
+                       "ema": ema, "lr_schedule": lr_schedule, "lr_floor": self.lr_floor,
+                       "preconditioning": preconditioning if kind == "conditional" else None,
+                       "sigmas": self.sigmas, "sigma": self.sigma,
+                       "cld": cld_config(self.cld) if self.cld is not None else None,
+                       "data": density_identity(d, self.fixed_data)}
+
+    # --- pieces ---------------------------------------------------------------------------
+    @property
+    def model(self) -> LearnedScore:
+        """A snapshot of the trained score model (a copy of the EMA weights when ``ema`` is
+        set, else of the raw ones) in the sampler protocol; training on does not change it."""
+        d = self.density
+        net = copy.deepcopy(self.ema_net).requires_grad_(False).eval()
+        return LearnedScore(net, scale=d.scale, sigma_max=d.sigma_max, box=d.box, sigmas=self.sigmas,
+                            sigma=self.sigma, mixing_steps=getattr(d, "mixing_steps", 1000),
+                            name=f"learned({d.name})", meta={"training": dict(self.config, trained_steps=self.step)})
+
+    def kde(self):
+        """The Gaussian KDE (Scott's rule) that ESM matches: of the fixed data set, or of
+        1000 exact draws (``fit_kde``, seed ``seed`` + 2, a stream apart from training's)."""
+        if self._kde is None:
+            if self.fixed_data is not None:
+                self._kde = KDE(self.fixed_data, name=f"kde({self.density.name})")
+            else:
+                self._kde = fit_kde(self.density, seed=self.seed + 2)
+        return self._kde
+
+    def _batch(self) -> torch.Tensor:
+        if self.fixed_data is not None:
+            idx = torch.randint(len(self.fixed_data), (self.batch,), generator=self.generator)
+            x = self.fixed_data[idx]
+        else:
+            x = self.density.sample(self.batch, self.generator)
+        return x.to(device=self.device, dtype=torch.float32)
+
+    def loss(self, x):
+        """This trainer's objective on a batch x (float32 on the device)."""
+        o, net, g = self.objective, self.net, self.generator
+        if o == "ncsn":
+            return ncsn_loss(net, x, self.sigmas, g)
+        if o == "dsm":
+            return dsm_loss(net, x, self.sigma, g)
+        if o == "ism":
+            return ism_loss(net, x)
+        if o == "ssm":
+            return ssm_loss(net, x, g)
+        if o == "esm":
+            return esm_loss(net, x, self.kde().score(x.detach().to("cpu", torch.float64)))
+        return hsm_loss(net, x, self.cld, g)
+
+    def lr_at(self, step) -> float:
+        if self.lr_schedule == "constant":
+            return self.lr
+        frac = min(step / self.steps, 1.0)
+        return self.lr * (self.lr_floor + (1 - self.lr_floor) * 0.5 * (1 + math.cos(math.pi * frac)))
+
+    def train_step(self) -> float:
+        """One Adam step (and EMA update); returns the batch loss."""
+        x = self._batch()
+        for group in self.opt.param_groups:
+            group["lr"] = self.lr_at(self.step)
+        loss = self.loss(x)
+        self.opt.zero_grad(set_to_none=True)
+        loss.backward()
+        self.opt.step()
+        self.step += 1
+        if self.ema_net is not self.net:
+            decay = min(self.ema_decay, (1 + self.step) / (10 + self.step))
+            with torch.no_grad():
+                ema_p = list(self.ema_net.parameters())
+                torch._foreach_mul_(ema_p, decay)
+                torch._foreach_add_(ema_p, self.params, alpha=1 - decay)
+        value = float(loss.detach())
+        self.losses.append(value)
+        return value
+
+    # --- evaluation ----------------------------------------------------------------------------
+    def fisher(self) -> dict | None:
+        """Relative Fisher divergence E|s - s*|^2 / E|s*|^2 of the (EMA) model against the
+        exact score on a fixed evaluation set of ``n_eval`` exact draws: per trained sigma
+        on draws of p_sigma (conditional nets), at the trained sigma (plain nets), or per
+        CLD time t on draws of p_t(x, v) (CLD nets). None without an exact score."""
+        if self.reference is None:
+            return None
+        ref, net = self.reference, self.ema_net
+        model = LearnedScore(net, scale=1.0, sigma_max=1.0, box=(0, 1, 0, 1), sigmas=self.sigmas, sigma=self.sigma)
+        out = {}
+        with torch.no_grad():
+            if model.net_kind == "cld":
+                for t in CLD_EVAL_TIMES:
+                    x, v = self._cld_eval_points(t)
+                    out[t] = _rel_fisher(model.cld_score(x.float(), v.float(), t).double(),
+                                         ref.cld_score(x, v, t, self.cld))
+            else:
+                for s in (self.sigmas if model.net_kind == "conditional" else [self.sigma]):
+                    x = self.eval_data + s * self.eval_noise
+                    out[s] = _rel_fisher(model.score(x.float(), s).double(), ref.score(x, s))
+        return out
+
+    def _cld_eval_points(self, t):
+        """Draws of p_t(x, v): the CLD kernel applied to the evaluation data, v_0 ~ N(0, gamma M I)."""
+        e = self.cld.mean_matrix(t)
+        cov = self.cld.noise_cov(t) + self.cld.gamma * self.cld.mass * e[:, 1:] @ e[:, 1:].T
+        chol = torch.linalg.cholesky(cov + 1e-12 * torch.eye(2, dtype=torch.float64))
+        x0, z1, z2 = self.eval_data, self.eval_noise, self.eval_v
+        return e[0, 0] * x0 + chol[0, 0] * z1, e[1, 0] * x0 + chol[1, 0] * z1 + chol[1, 1] * z2
+
+    def snapshot(self, grid=None, grid_sigma=None, fisher=True) -> dict:
+        """The progress dict ``run`` yields (without ``loss_avg``)."""
+        out = {"step": self.step, "loss": self.losses[-1] if self.losses else float("nan"),
+               "elapsed": self.elapsed, "lr": self.lr_at(self.step)}
+        if fisher:
+            f = self.fisher()
+            if f is not None:
+                out["fisher"] = f
+                out["fisher_max"] = max(f.values())
+            if self.objective == "esm":       # how well the net matches its own target
+                x = self.eval_data
+                with torch.no_grad():
+                    out["fisher_kde"] = _rel_fisher(self.ema_net(x.float().to(self.device)).double().cpu(),
+                                                    self.kde().score(x))
+        if grid is not None:
+            pts = make_grid(self.density.box, grid)[0] if isinstance(grid, int) else torch.as_tensor(grid)
+            out["grid"] = pts.double().numpy()
+            out["field"] = learned_field(self.model, pts, sigma=grid_sigma)
+        return out
+
+    def run(self, every=50, grid=None, grid_sigma=None, fisher=True, until=None):
+        """Train up to step ``until`` (default ``steps``), yielding a progress dict every
+        ``every`` steps and at the last step:
+
+        ``step``; ``loss`` (last batch) and ``loss_avg`` (mean since the previous report);
+        ``elapsed`` (seconds spent in training steps so far, evaluation excluded); ``lr``;
+        with ``fisher`` (default) the relative Fisher divergence against the exact score
+        where one exists, ``fisher`` = {sigma (or CLD time t): value} and ``fisher_max``;
+        with ``grid`` (an int n: an n x n grid over the density's box, or (G, 2) points)
+        the EMA model's field there (``grid``, ``field``) at ``grid_sigma``.
+
+        Break out of the loop to stop; calling ``run`` again continues from the current
+        step with the same random stream, so the curve is the one an uninterrupted run
+        gives. ``until`` beyond ``steps`` trains on at the final learning rate."""
+        until = self.steps if until is None else int(until)
+        every = max(1, int(every))
+        since = []
+        while self.step < until:
+            t0 = time.perf_counter()
+            since.append(self.train_step())
+            self.elapsed += time.perf_counter() - t0
+            if self.step % every == 0 or self.step == until:
+                report = self.snapshot(grid, grid_sigma, fisher)
+                report["loss_avg"] = float(np.mean(since))
+                since = []
+                yield report
+
+    def train(self, until=None) -> "Trainer":
+        """Train to ``until`` (default ``steps``) without reports."""
+        for _ in self.run(every=10**12, fisher=False, until=until):
+            pass
+        return self
+
+
+CLD_EVAL_TIMES = (0.001, 0.01, 0.03, 0.1, 0.3, 1.0)
+
+
+def _rel_fisher(s, e) -> float:
+    return float(((s - e) ** 2).sum(1).mean() / (e**2).sum(1).mean())
+
+
+def train(density_or_data="eight-gaussians", objective=DEFAULT_OBJECTIVE, **kw) -> LearnedScore:
+    """Train with ``Trainer`` to the end and return the learned score model."""
+    return Trainer(density_or_data, objective, **kw).train().model
