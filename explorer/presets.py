@@ -1,0 +1,197 @@
+"""Named lecture scenes, and the lockstep runner the Compare page and the lessons use.
+
+A preset is a plain dict (JSON-able, no Streamlit):
+
+* ``title`` and ``watch`` (2-3 sentences: what to look at and why);
+* ``page``: the app page that shows it (``density``, ``sample`` or ``compare``);
+* ``settings``: what differs from the defaults (``TARGET_DEFAULTS``, the sidebar's
+  target and KDE, and ``PAGE_DEFAULTS[page]``), named as the app's URL query
+  parameters, so ``scene(name)`` sets up every widget and ``query(name)`` is a link.
+
+Sampler settings follow ``explorer.simulate``: 0 means "the default for this target"
+(``simulate.defaults``).
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+
+from .diffusions import CLD
+from .samplers import SAMPLERS, Trajectory
+from .simulate import defaults, initial
+
+# Every setting of the app, by its URL name, with its default: the sidebar's target
+# (and KDE) and each page's settings. The pages take their widget defaults from here.
+TARGET_DEFAULTS = {"target": "eight-gaussians", "radius": 2.0, "width": 0.2, "inner": 1.0, "outer": 2.5,
+                   "rwidth": 0.15, "barrier": 2.0, "curvature": 1.0, "data_n": 1000, "kernel": "gaussian",
+                   "bw": "scott", "bw_h": 0.2, "bw_shape": "full", "kde_n": 1000}
+PAGE_DEFAULTS = {
+    "density": {"sigma": 0.0, "arrows": "normalised", "colour": False, "logp": False, "arrows_n": 21,
+                "kde_side": False, "kde_pts": True},
+    "sample": {"sampler": "annealed", "score": "exact", "particles": 1000, "init": "gaussian", "seed": 0,
+               "eps": 0.0, "a_eps": 0.0, "h": 0.0, "steps": 0, "levels": 10, "per_level": 0, "sig_max": 0.0,
+               "sig_min": 0.0, "mass": 1.0, "friction": 0.0, "cld_mass": 0.25, "cld_friction": 0.0,
+               "frames": 200, "trails": True, "field": True},
+    "compare": {"cmp": ["langevin", "annealed", "cld"], "c_score": "exact", "c_particles": 1000,
+                "c_init": "prior", "c_seed": 0, "c_eps": 0.0, "c_steps": 0, "c_frames": 200},
+}
+
+PRESETS: dict[str, dict] = {
+    "why-annealing": {
+        "title": "Why annealing? Song & Ermon's 1/5–4/5 mixture",
+        "page": "compare",
+        "settings": {"target": "mixture-1to4", "cmp": ["langevin", "annealed"], "c_init": "uniform"},
+        "watch": ("Both samplers start from the same uniform particles. Plain Langevin follows the local "
+                  "score into whichever mode is nearer and ends with about half of the particles in each "
+                  "mode, although the truth is 1/5 and 4/5: near the modes the score says nothing about "
+                  "their weights. Annealed Langevin first follows a heavily noised density whose field sees "
+                  "both modes at once, and ends near 0.2 / 0.8 (compare the mode-weight bars)."),
+    },
+    "step-too-large": {
+        "title": "Step size too large: Langevin blows up",
+        "page": "sample",
+        "settings": {"target": "eight-gaussians", "sampler": "langevin", "eps": 0.35, "steps": 100},
+        "watch": ("Each mode has variance s² = 0.125, and the Langevin step x + ε s(x) + √(2ε) z is stable "
+                  "near a mode only for ε < 2 s² = 0.25. At ε = 0.35 every step overshoots the mode by more "
+                  "than it corrects, the particles swing out with growing amplitude, and the run stops with "
+                  "the step at which it diverged. Set ε back to 0 (the default, 0.05 s²) to see it settle."),
+    },
+    "langevin-vs-mala": {
+        "title": "Langevin's bias, and how MALA removes it",
+        "page": "compare",
+        "settings": {"target": "eight-gaussians", "cmp": ["langevin", "mala"], "c_eps": 0.15},
+        "watch": ("Both use the same step ε = 0.15. Unadjusted Langevin's stationary law is not the target: "
+                  "on a Gaussian of variance s² its variance is s²/(1 − ε/2s²), here 2.5× too large, so its "
+                  "blobs are too wide (within-mode spread ≈ 1.3 in the table; 1 is exact). MALA proposes the "
+                  "same move but accepts it with a Metropolis–Hastings test, so its spread stays at 1; the "
+                  "price is the rejected moves (its acceptance rate)."),
+    },
+    "kinetic": {
+        "title": "Overdamped vs underdamped vs CLD",
+        "page": "compare",
+        "settings": {"target": "eight-gaussians", "cmp": ["langevin", "underdamped", "cld"]},
+        "watch": ("All three start from the same N(0, I) particles. Overdamped Langevin creeps down the "
+                  "gradient with small random steps; underdamped Langevin carries momentum, so particles "
+                  "overshoot and swing through the modes before friction settles them; CLD runs a critically "
+                  "damped diffusion backwards in time with noise only on the velocity, and its paths are "
+                  "smooth. The Sample page shows 'underdamped' and 'cld' in phase space (x and v)."),
+    },
+    "kde-bandwidth": {
+        "title": "KDE bandwidth: Scott's rule on two rings",
+        "page": "density",
+        "settings": {"target": "two-rings", "bw": "scott", "kde_n": 500, "kde_side": True},
+        "watch": ("Left: the true two rings and their score; right: a Gaussian KDE of 500 exact draws. "
+                  "Scott's rule scales the bandwidth with the spread of the whole data set, which for rings "
+                  "is large, so the KDE blurs the gap between them and its arrows point to one smeared "
+                  "annulus. In the sidebar's KDE section set the bandwidth to a number: 0.1 follows the "
+                  "rings, 0.02 breaks them into spikes around each data point."),
+    },
+    "noise-smooths": {
+        "title": "Noise fills the gaps between modes",
+        "page": "density",
+        "settings": {"target": "mixture-1to4", "sigma": 3.0},
+        "watch": ("At σ = 0 the score between the two modes is dominated by the nearer one, and far from "
+                  "both it says nothing about their weights. At σ = 3 the noised density p_σ = p ∗ N(0, σ²I) "
+                  "joins the modes and the arrows in the middle point towards the heavier one. Move the "
+                  "noise slider down to 0: this is the sequence of fields annealed Langevin follows."),
+    },
+}
+
+
+def names() -> list[str]:
+    return list(PRESETS)
+
+
+def get(name: str) -> dict:
+    if name not in PRESETS:
+        raise ValueError(f"unknown preset '{name}'; choose one of: {', '.join(PRESETS)}")
+    return PRESETS[name]
+
+
+def scene(name: str) -> dict:
+    """Every setting of the preset's page and of the target: defaults, then the preset."""
+    p = get(name)
+    unknown = set(p["settings"]) - set(TARGET_DEFAULTS) - set(PAGE_DEFAULTS[p["page"]])
+    if unknown:
+        raise ValueError(f"preset '{name}' sets unknown settings: {sorted(unknown)}")
+    return {**TARGET_DEFAULTS, **PAGE_DEFAULTS[p["page"]], **p["settings"]}
+
+
+def query(name: str, full: bool = False) -> dict:
+    """URL query parameters of the preset: what differs from the defaults, or with
+    ``full`` every setting of its page and target (a link that also resets what an
+    earlier scene changed). Lists become repeated parameters (``?cmp=a&cmp=b``)."""
+    p = get(name)
+    values = scene(name)
+    base = {**TARGET_DEFAULTS, **PAGE_DEFAULTS[p["page"]]}
+    out = {}
+    for k, v in values.items():
+        if not full and k != "target" and v == base[k]:
+            continue
+        if isinstance(v, bool):
+            out[k] = "true" if v else "false"
+        elif isinstance(v, (list, tuple)):
+            out[k] = [str(x) for x in v]
+        elif isinstance(v, float) and v.is_integer():
+            out[k] = str(int(v))
+        else:
+            out[k] = str(v)
+    return out
+
+
+# ----- running several samplers in lockstep -----------------------------------------
+KINETIC = ("underdamped", "cld", "cld-ode")
+
+
+def lockstep(model, samplers, *, particles: int = 1000, seed: int = 0, init: str = "gaussian", frames: int = 200,
+             box=None, options: dict | None = None, device: str = "cpu") -> dict[str, Trajectory]:
+    """Run several samplers from the *same* initial particles and the same noise seed.
+
+    One draw x0 from ``initial(init, ...)`` feeds every sampler; kinetic samplers also
+    share one velocity draw z (v0 = sqrt(M) z). CLD samplers need a draw of their prior
+    N(0, I) x N(0, M I): with ``init='prior'`` x0 is one and is shared; with any other
+    init they start from their own prior draw (their ``params['start']`` says which).
+    Every sampler's noise comes from a generator seeded with ``seed + 1``. Options are
+    ``simulate.defaults`` updated by ``options[sampler]`` (None values ignored).
+    ``simulate()`` itself draws x0 inside, which is why this runner exists."""
+    box = box or model.box
+    options = options or {}
+    g0 = torch.Generator(device=device).manual_seed(int(seed))
+    x0 = initial(init, particles, box, g0, device)
+    z = torch.randn(particles, 2, generator=g0, device=device, dtype=torch.float32)
+    half = 0.5 * max(box[1] - box[0], box[3] - box[2])
+    escape = 50 * (half + max(abs(b) for b in box))
+    out = {}
+    for name in samplers:
+        if name not in SAMPLERS:
+            raise ValueError(f"unknown sampler '{name}'; choose one of: {', '.join(SAMPLERS)}")
+        opts = {**defaults(name, model), **{k: v for k, v in (options.get(name) or {}).items() if v is not None}}
+        g = torch.Generator(device=device).manual_seed(int(seed) + 1)
+        x, start = x0.clone(), init
+        if name in ("cld", "cld-ode"):
+            cld = opts.setdefault("cld", CLD())
+            if init == "prior":
+                opts["v"] = math.sqrt(cld.mass) * z
+            else:
+                x, opts["v"] = cld.prior_sample(particles, generator=g, device=device)
+                start = "own prior"
+            total = opts["steps"] + 1
+        else:
+            if name == "underdamped":
+                opts.setdefault("v", math.sqrt(opts.get("mass", 1.0)) * z)
+            total = (len(opts["sigmas"]) * opts["steps_per_level"] + 1) if name == "annealed" else opts["steps"]
+        opts.setdefault("record_every", max(1, math.ceil(total / max(frames, 1))))
+        opts.setdefault("escape", escape)
+        with torch.no_grad():
+            traj = SAMPLERS[name](model, x, generator=g, **opts)
+        traj.params["start"] = start
+        traj.params.pop("v", None)
+        out[name] = traj
+    return out
+
+
+def initial_positions(trajs: dict[str, Trajectory]) -> dict[str, np.ndarray]:
+    """The first frame of each run (to check that they share their start)."""
+    return {k: t.positions[0] for k, t in trajs.items()}

@@ -1,0 +1,245 @@
+"""Train: a score network learns the target's score from samples alone, live.
+
+Widgets and figures only; the Trainer, the objectives and the diagnostics live in
+``explorer.training``. Training runs in short slices inside an ``st.fragment`` that
+reruns itself while training is on, so the loss curve and the learned field update
+without rerunning the page, Stop is answered within a slice, and a closed tab stops
+the work (no session, no reruns). The trainer is per user (``st.session_state``).
+"""
+import hashlib
+import time
+
+import numpy as np
+import plotly.graph_objects as go
+import streamlit as st
+import torch
+
+from explorer import devices, modelio
+from explorer import fields as F
+from explorer import figures as G
+from explorer.training import OBJECTIVES, Trainer, field_error, make_grid
+from pages import _ui
+
+SLICE_SECONDS = 0.4          # training per fragment rerun: Stop answers within this
+OBJECTIVE_LABELS = {"ncsn": "ncsn: multi-σ denoising (NCSN) — for annealed Langevin",
+                    "dsm": "dsm: denoising at one σ (Vincent)", "esm": "esm: explicit, against the KDE score",
+                    "ism": "ism: implicit (Hyvärinen)", "ssm": "ssm: sliced (Song et al.)",
+                    "hsm": "hsm: CLD velocity score — for the CLD samplers"}
+
+t = _ui.target()
+st.title("Train a score network")
+st.caption("The density is unknown to the network: it sees only samples, yet learns ∇log p. "
+           "The truth (exact score, or the KDE's for data sets) is shown beside it.")
+
+c = st.columns([2.2, 1, 1, 1.2, 1, 1, 1.2, 1])
+objective = c[0].selectbox("objective", OBJECTIVES, format_func=OBJECTIVE_LABELS.get, key="tr_objective")
+width = c[1].select_slider("width", [32, 64, 128, 256, 512], 128, key="tr_width")
+depth = c[2].select_slider("depth", [1, 2, 3, 4, 5, 6], 3, key="tr_depth")
+steps = c[3].select_slider("steps", [250, 500, 1000, 2000, 4000, 8000, 16000], 4000, key="tr_steps")
+lr = c[4].select_slider("learning rate", [1e-4, 3e-4, 1e-3, 3e-3, 5e-3, 1e-2], 5e-3, key="tr_lr")
+batch = c[5].select_slider("batch", [64, 128, 256, 512, 1024], 512, key="tr_batch")
+device_choice = c[6].selectbox("device", ["auto", *devices.available()], key="tr_device")
+seed = int(c[7].number_input("seed", 0, 2**31 - 1, 0, key="tr_seed"))
+device = devices.resolve(device_choice)
+st.caption(f"device in use: **{device}**" + ("" if device != "cpu" else f" ({torch.get_num_threads()} threads)"))
+
+config = dict(objective=objective, width=width, depth=depth, steps=steps, lr=lr, batch=batch, device=device, seed=seed)
+config_key = hashlib.sha256(repr((t.key, sorted(config.items()))).encode()).hexdigest()[:16]
+state = st.session_state
+if state.get("tr_key") != config_key and not state.get("tr_running"):
+    state["tr_trainer"], state["tr_key"], state["tr_history"] = None, config_key, []
+
+b = st.columns([1, 1, 1, 4])
+trainer = state.get("tr_trainer")
+label = "▶ Start" if trainer is None or trainer.step == 0 else ("▶ Continue" if trainer.step < trainer.steps else "▶ Train on")
+if b[0].button(label, type="primary", disabled=bool(state.get("tr_running"))):
+    try:
+        if trainer is None:
+            with st.spinner("setting up the network…"):
+                trainer = state["tr_trainer"] = Trainer(t.density, **config)
+        if trainer.step >= trainer.steps:
+            trainer.steps += steps          # 'train on': another budget at the final learning rate
+        state["tr_running"] = True
+    except ValueError as e:
+        st.error(str(e))
+if b[1].button("■ Stop", disabled=not state.get("tr_running")):
+    state["tr_running"] = False
+if b[2].button("↺ Reset", disabled=bool(state.get("tr_running"))):
+    state["tr_trainer"], state["tr_history"] = None, []
+    trainer = None
+
+
+def _publish(tr: Trainer):
+    """Hand the (EMA) model to the Sample and Compare pages."""
+    state["learned_score"] = tr.model
+    state["learned_score_key"] = f"{config_key}@{tr.step}"
+
+
+def _loss_figure(tr: Trainer, history) -> go.Figure:
+    fig = go.Figure()
+    if tr is not None and tr.losses:
+        y = np.asarray(tr.losses, dtype=np.float32)
+        k = max(1, len(y) // 400)                        # at most ~400 points on the wire
+        smooth = np.convolve(y, np.ones(25) / 25, mode="valid") if len(y) > 25 else y
+        fig.add_scatter(x=np.arange(1, len(y) + 1)[::k], y=y[::k], mode="lines", name="batch loss",
+                        line=dict(color="#bbbbbb", width=1))
+        fig.add_scatter(x=np.arange(len(y) - len(smooth) + 1, len(y) + 1)[::k], y=smooth[::k], mode="lines",
+                        name="smoothed", line=dict(color=G.PARTICLE, width=3))
+    fig.update_layout(title="loss", xaxis_title="step", height=330, font_size=G.FONT,
+                      margin=dict(l=60, r=20, t=50, b=50), legend=dict(orientation="h", y=1.15, x=0.4))
+    return fig
+
+
+def _fisher_figure(history) -> go.Figure | None:
+    if not history or "fisher" not in history[-1]:
+        return None
+    fig = go.Figure()
+    last = history[-1]["fisher"]
+    keys = list(last)
+    for key in keys:
+        ys = [h["fisher"][key] for h in history if "fisher" in h]
+        xs = [h["step"] for h in history if "fisher" in h]
+        fig.add_scatter(x=xs, y=ys, mode="lines", name=f"{key:.3g}")
+    fig.add_hline(y=0.05, line_dash="dot", annotation_text="0.05")
+    what = "t" if objective == "hsm" else "σ"
+    fig.update_layout(title=f"relative Fisher divergence per {what}", xaxis_title="step", yaxis_type="log",
+                      height=330, font_size=G.FONT, margin=dict(l=60, r=20, t=50, b=50),
+                      legend=dict(title=what, font_size=12))
+    return fig
+
+
+def _field_panels(tr: Trainer | None, shown_sigma: float):
+    """The field the network learns (and, once it has started, what it has learned and
+    the pointwise error)."""
+    reference = t.density if not t.is_data else _ui.build_kde(t.key)
+    n = 15
+    if objective == "hsm":
+        pts, xs, ys = make_grid(t.box, n, dtype=torch.float64)
+        cld = (tr.cld if tr is not None else None)
+        from explorer.diffusions import CLD
+        cld = cld or CLD()
+        if not getattr(reference, "kind", "") in ("mixture", "analytic", "kde") or (
+                getattr(reference, "kernel", "gaussian") != "gaussian"):
+            return [dict(title="(no exact CLD score for this target)")], None
+        exact = reference.cld_score(pts, torch.zeros_like(pts), shown_sigma, cld).numpy()
+        title = f"exact ∇ᵥ log pₜ(x, v=0), t = {shown_sigma:g}"
+    else:
+        pts, xs, ys = make_grid(t.box, n, dtype=torch.float64)
+        exact = reference.score(pts, shown_sigma).numpy()
+        title = f"exact score, σ = {shown_sigma:.3g}"
+    p = pts.numpy()
+    exact_fg = F.FieldGrid(p[:, 0], p[:, 1], exact[:, 0], exact[:, 1], shown_sigma)
+    dg = _density(shown_sigma if objective != "hsm" else 0.0)
+    panels = [dict(density=dg, field=exact_fg, title=title)]
+    err = None
+    if tr is not None and tr.step > 0:
+        model = tr.model
+        fe = field_error(model, reference, pts, sigma=None if objective == "hsm" else shown_sigma, t=shown_sigma)
+        lf = fe["learned"]
+        panels.append(dict(density=dg, field=F.FieldGrid(p[:, 0], p[:, 1], lf[:, 0], lf[:, 1], shown_sigma),
+                           title=f"learned, step {tr.step}"))
+        err = (xs.numpy(), ys.numpy(), fe["error"].reshape(n, n))
+    return panels, err
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _density_cached(key: str, sigma: float):
+    return F.density_grid(_ui.build_density(key), _ui.build_density(key).box, 100, sigma)
+
+
+def _density(sigma):
+    if t.is_data:
+        return None
+    try:
+        return _density_cached(t.key, float(sigma))
+    except ValueError:
+        return None
+
+
+def _sigma_choices(tr):
+    if objective == "hsm":
+        return [0.01, 0.05, 0.1, 0.3, 0.6]
+    if objective == "ncsn":
+        from explorer.samplers import geometric_sigmas
+        model = t.density if not t.is_data else _ui.build_kde(t.key)
+        return [float(s) for s in (tr.sigmas if tr is not None else geometric_sigmas(model.sigma_max, 0.1 * model.scale))]
+    if objective == "dsm":
+        return [float(tr.sigma)] if tr is not None else [0.5 * (t.density.scale if not t.is_data else 0.1)]
+    return [0.0]
+
+
+choices = _sigma_choices(state.get("tr_trainer"))
+default_i = len(choices) - 1 if objective != "hsm" else 1
+shown = st.select_slider("field shown at " + ("CLD time t" if objective == "hsm" else "noise level σ"), choices,
+                         value=choices[min(default_i, len(choices) - 1)], format_func=lambda v: f"{v:.3g}",
+                         key=f"tr_shown_{objective}_{len(choices)}")
+
+
+@st.fragment(run_every=0.05 if state.get("tr_running") else None)
+def live():
+    tr = state.get("tr_trainer")
+    history = state.setdefault("tr_history", [])
+    if state.get("tr_running") and tr is not None:
+        t0 = time.perf_counter()
+        try:
+            while tr.step < tr.steps and time.perf_counter() - t0 < SLICE_SECONDS:
+                s0 = time.perf_counter()
+                tr.train_step()
+                tr.elapsed += time.perf_counter() - s0
+            snap = tr.snapshot(fisher=True)
+            history.append(snap)
+        except Exception as e:                      # noqa: BLE001 - the page must keep serving
+            state["tr_running"] = False
+            st.error(f"training stopped: {e}")
+        if tr.step >= tr.steps:
+            state["tr_running"] = False
+            _publish(tr)
+            st.rerun()                               # the page redraws without run_every
+    elif tr is not None and tr.step > 0 and state.get("learned_score_key", "").split("@")[0] != config_key:
+        _publish(tr)
+    if tr is not None:
+        done = tr.step / max(tr.steps, 1)
+        st.progress(min(done, 1.0), text=f"step {tr.step} of {tr.steps} · {tr.elapsed:.1f} s of training"
+                    + (f" · worst Fisher divergence {history[-1]['fisher_max']:.3g}" if history and
+                       "fisher_max" in history[-1] else ""))
+    panels, err = _field_panels(tr, shown)
+    left, right = st.columns([3, 2])
+    with left:
+        st.plotly_chart(G.panels_figure(panels, t.box, height=600), width="stretch")
+    with right:
+        st.plotly_chart(_loss_figure(tr, history), width="stretch")
+        ff = _fisher_figure(history)
+        if ff is not None:
+            st.plotly_chart(ff, width="stretch")
+        if err is not None:
+            xs, ys, e = err
+            ef = go.Figure(go.Heatmap(x=xs, y=ys, z=e.astype(np.float32), colorscale="Cividis",
+                                      colorbar=dict(title="|s − s*|")))
+            ef.update_layout(title="pointwise error", height=330, font_size=G.FONT,
+                             margin=dict(l=60, r=20, t=50, b=40), yaxis_scaleanchor="x")
+            st.plotly_chart(ef, width="stretch")
+
+
+live()
+
+st.divider()
+d1, d2 = st.columns(2)
+tr = state.get("tr_trainer")
+if tr is not None and tr.step > 0 and not state.get("tr_running"):
+    d1.download_button("⬇ Download the model (.pt)", modelio.to_bytes(tr), file_name=f"score-{objective}.pt",
+                       mime="application/octet-stream")
+    d1.caption("Trained networks go to the Sample and Compare pages as the score source 'learned'.")
+up = d2.file_uploader("Load a model file (.pt, saved here or by `python -m explorer train`)", type=["pt"],
+                      key="tr_upload")
+if up is not None:
+    data = up.getvalue()
+    digest = hashlib.sha256(data).hexdigest()[:16]
+    if state.get("tr_upload_digest") != digest:
+        try:
+            model = modelio.from_bytes(data, device=device)
+            state["learned_score"], state["learned_score_key"] = model, f"upload:{digest}"
+            state["tr_upload_digest"] = digest
+            d2.success(f"loaded {model.name} ({model.net_kind} network): use it on the Sample page")
+        except ValueError as e:
+            d2.error(str(e))
+_ui.write_url("train")
