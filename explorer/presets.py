@@ -36,7 +36,26 @@ PAGE_DEFAULTS = {
                "frames": 200, "trails": True, "field": True},
     "compare": {"cmp": ["langevin", "annealed", "cld"], "c_score": "exact", "c_particles": 1000,
                 "c_init": "prior", "c_seed": 0, "c_eps": 0.0, "c_steps": 0, "c_frames": 200},
+    "train": {"tr_objective": "ncsn", "tr_width": 128, "tr_depth": 3, "tr_steps": 4000, "tr_lr": 5e-3,
+              "tr_batch": 512, "tr_seed": 0},
 }
+
+# What each score-matching objective needs and costs (README: `python -m explorer.train_bench`,
+# 2 CPU cores): shown beside the objectives lesson.
+OBJECTIVES_TABLE = [
+    {"objective": "esm", "matches": "the Gaussian KDE's score (a target field)", "steps/s": 346,
+     "gives": "a field s(x), only as good as the KDE"},
+    {"objective": "ism", "matches": "tr ∇s + ½|s|² (Hyvärinen): no target needed", "steps/s": 268,
+     "gives": "a field s(x); two backward passes for the trace"},
+    {"objective": "ssm", "matches": "vᵀ∇(vᵀs) + ½|s|², random v (sliced)", "steps/s": 383,
+     "gives": "a field s(x); one projection replaces the trace"},
+    {"objective": "dsm", "matches": "the noise added at one σ (Vincent)", "steps/s": 832,
+     "gives": "the score of p_σ at that σ only"},
+    {"objective": "ncsn", "matches": "the noise at ten σ at once, λ(σ) = σ²", "steps/s": 767,
+     "gives": "s(x, σ) at every level: what annealed Langevin needs"},
+    {"objective": "hsm", "matches": "the velocity noise of the CLD diffusion", "steps/s": 595,
+     "gives": "∇ᵥ log pₜ(x, v): what the CLD samplers need"},
+]
 
 PRESETS: dict[str, dict] = {
     "why-annealing": {
@@ -87,6 +106,17 @@ PRESETS: dict[str, dict] = {
                   "is large, so the KDE blurs the gap between them and its arrows point to one smeared "
                   "annulus. In the sidebar's KDE section set the bandwidth to a number: 0.1 follows the "
                   "rings, 0.02 breaks them into spikes around each data point."),
+    },
+    "objectives": {
+        "title": "Score-matching objectives compared",
+        "page": "train",
+        "settings": {"target": "eight-gaussians", "tr_objective": "ssm", "tr_steps": 1000},
+        "watch": ("All six objectives learn ∇log p from samples alone, but they see different things. ISM and "
+                  "SSM learn the noise-free field: it is sharp inside the modes and poorly determined between "
+                  "them, where there are no samples (watch the error map light up there). DSM and NCSN learn "
+                  "the field of the noised density, which is defined everywhere; NCSN learns every noise level "
+                  "at once, which is what annealed Langevin needs. Train ssm, then switch the objective to ncsn "
+                  "and compare the error maps and the Fisher divergence."),
     },
     "noise-smooths": {
         "title": "Noise fills the gaps between modes",

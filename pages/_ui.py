@@ -55,7 +55,7 @@ KINETIC = ("underdamped", "cld", "cld-ode")
 EVAL_MAX = 2000          # metrics on at most this many particles (energy distance is O(n^2))
 SIGMAS = (0.0, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0, 8.0)
 PAGES = {"density": "pages/density.py", "sample": "pages/sample.py", "compare": "pages/compare.py",
-         "lessons": "pages/lessons.py"}
+         "lessons": "pages/lessons.py", "train": "pages/train.py"}
 
 CSS = """
 <style>
@@ -79,6 +79,9 @@ CHOICES = {
     "init": INITS, "c_init": INITS, "particles": (100, 250, 500, 1000, 2000, 5000, 10000),
     "c_particles": (100, 250, 500, 1000, 2000, 5000), "frames": (50, 100, 200, 300, 400),
     "c_frames": (50, 100, 200, 300), "cmp": SAMPLER_NAMES,
+    "tr_objective": ("ncsn", "dsm", "esm", "ism", "ssm", "hsm"), "tr_width": (32, 64, 128, 256, 512),
+    "tr_depth": (1, 2, 3, 4, 5, 6), "tr_steps": (250, 500, 1000, 2000, 4000, 8000, 16000),
+    "tr_lr": (1e-4, 3e-4, 1e-3, 3e-3, 5e-3, 1e-2), "tr_batch": (64, 128, 256, 512, 1024),
 }
 RANGES = {
     "radius": (0.5, 4.0), "width": (0.05, 1.0), "inner": (0.3, 3.0), "outer": (0.5, 5.0), "rwidth": (0.05, 1.0),
@@ -86,7 +89,7 @@ RANGES = {
     "seed": (0, 2**31 - 1), "c_seed": (0, 2**31 - 1), "eps": (0.0, 100.0), "a_eps": (0.0, 100.0), "h": (0.0, 100.0),
     "steps": (0, 200_000), "c_eps": (0.0, 100.0), "c_steps": (0, 100_000), "levels": (2, 50),
     "per_level": (0, 10_000), "sig_max": (0.0, 100.0), "sig_min": (0.0, 10.0), "mass": (0.01, 100.0),
-    "friction": (0.0, 1000.0), "cld_mass": (0.01, 10.0), "cld_friction": (0.0, 100.0),
+    "friction": (0.0, 1000.0), "cld_mass": (0.01, 10.0), "cld_friction": (0.0, 100.0), "tr_seed": (0, 2**31 - 1),
 }
 TARGET_PARAMS = {"ring": ("radius", "width"), "two-rings": ("inner", "outer", "rwidth"), "double-well": ("barrier",),
                  "banana": ("curvature",), **{d: ("data_n",) for d in DATASETS}}

@@ -8,7 +8,7 @@ from explorer import figures as G
 from explorer import presets as P
 from pages import _ui
 
-PAGE_TITLES = {"density": "Density & field", "sample": "Sample", "compare": "Compare"}
+PAGE_TITLES = {"density": "Density & field", "sample": "Sample", "compare": "Compare", "train": "Train"}
 
 st.title("Lessons")
 
@@ -78,6 +78,16 @@ with right:
                     _ui.show_chart(anim, key="lesson_fig")
                 with b:
                     b.table(_ui.metrics_table(runs))
+            elif page == "train":
+                st.markdown("Training runs on the Train page (a few seconds each). What each objective "
+                            "matches, what it gives, and its speed on 2 CPU cores:")
+                st.table(P.OBJECTIVES_TABLE)
+                rows = P.OBJECTIVES_TABLE
+                bars = G.go.Figure(G.go.Bar(x=[r["objective"] for r in rows], y=[r["steps/s"] for r in rows],
+                                            marker_color=G.PARTICLE))
+                bars.update_layout(title="training steps per second (2 CPU cores, batch 512)", height=360,
+                                   font_size=G.FONT, margin=dict(l=60, r=20, t=60, b=40))
+                _ui.show_chart(bars, key="lesson_fig")
             else:
                 sigma = float(scene["sigma"])
                 dg, fg, _ = _ui.grids(_ui.model_key(t, "exact"), t.density, t.box, sigma, int(scene["arrows_n"]))

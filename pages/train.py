@@ -16,6 +16,7 @@ import torch
 
 from explorer import devices, modelio
 from explorer import fields as F
+from explorer import presets as P
 from explorer import figures as G
 from explorer.training import OBJECTIVES, Trainer, field_error, make_grid
 from pages import _ui
@@ -31,15 +32,21 @@ st.title("Train a score network")
 st.caption("The density is unknown to the network: it sees only samples, yet learns ∇log p. "
            "The truth (exact score, or the KDE's for data sets) is shown beside it.")
 
+# settings: from a shared link the first time, then the widgets (the URL follows them)
+_ui.seed(list(P.PAGE_DEFAULTS["train"]))
+_ui.url_errors()
+for key, value in P.PAGE_DEFAULTS["train"].items():
+    st.session_state.setdefault(key, value)
 c = st.columns([2.2, 1, 1, 1.2, 1, 1, 1.2, 1])
-objective = c[0].selectbox("objective", OBJECTIVES, format_func=OBJECTIVE_LABELS.get, key="tr_objective")
-width = c[1].select_slider("width", [32, 64, 128, 256, 512], 128, key="tr_width")
-depth = c[2].select_slider("depth", [1, 2, 3, 4, 5, 6], 3, key="tr_depth")
-steps = c[3].select_slider("steps", [250, 500, 1000, 2000, 4000, 8000, 16000], 4000, key="tr_steps")
-lr = c[4].select_slider("learning rate", [1e-4, 3e-4, 1e-3, 3e-3, 5e-3, 1e-2], 5e-3, key="tr_lr")
-batch = c[5].select_slider("batch", [64, 128, 256, 512, 1024], 512, key="tr_batch")
+objective = c[0].selectbox("objective", OBJECTIVES, format_func=OBJECTIVE_LABELS.get, key="tr_objective",
+                           **_ui.KEEP)
+width = c[1].select_slider("width", _ui.CHOICES["tr_width"], key="tr_width", **_ui.KEEP)
+depth = c[2].select_slider("depth", _ui.CHOICES["tr_depth"], key="tr_depth", **_ui.KEEP)
+steps = c[3].select_slider("steps", _ui.CHOICES["tr_steps"], key="tr_steps", **_ui.KEEP)
+lr = c[4].select_slider("learning rate", _ui.CHOICES["tr_lr"], key="tr_lr", **_ui.KEEP)
+batch = c[5].select_slider("batch", _ui.CHOICES["tr_batch"], key="tr_batch", **_ui.KEEP)
 device_choice = c[6].selectbox("device", ["auto", *devices.available()], key="tr_device")
-seed = int(c[7].number_input("seed", 0, 2**31 - 1, 0, key="tr_seed"))
+seed = int(c[7].number_input("seed", 0, 2**31 - 1, key="tr_seed", **_ui.KEEP))
 device = devices.resolve(device_choice)
 st.caption(f"device in use: **{device}**" + ("" if device != "cpu" else f" ({torch.get_num_threads()} threads)"))
 

@@ -486,7 +486,7 @@ def test_quiver_style_angles_point_along_the_score():
 def test_presets_are_complete_and_link_cleanly():
     for name in P.names():
         p = P.get(name)
-        assert p["page"] in ("density", "sample", "compare") and len(p["watch"].split(". ")) >= 2
+        assert p["page"] in ("density", "sample", "compare", "train") and len(p["watch"].split(". ")) >= 2
         q = P.query(name)
         assert q["target"] == P.scene(name)["target"]
     trajs = P.lockstep(__import__("explorer").get_density("eight-gaussians"), ["langevin", "underdamped", "cld"],
@@ -562,3 +562,13 @@ def test_train_page_stop_leaves_a_usable_partial_model():
     assert not at.session_state["tr_running"] and 0 < tr.step < 16000
     ok(at)
     assert at.session_state["learned_score"] is not None        # the partial model is kept
+
+
+def test_train_settings_come_from_a_link_and_go_back_into_the_url():
+    at = app("train", {"tr_objective": "hsm", "tr_steps": "500"})
+    ok(at)
+    assert at.session_state["tr_objective"] == "hsm" and at.session_state["tr_steps"] == 500
+    at.select_slider(key="tr_width").set_value(64).run()
+    assert url(at, "tr_width") == "64" and url(at, "tr_objective") == "hsm"
+    bad = app("train", {"tr_steps": "12345"})
+    assert any("tr_steps" in e.value for e in bad.error) and bad.session_state["tr_steps"] == 4000
