@@ -20,7 +20,7 @@ import torch
 
 from .diffusions import CLD
 from .samplers import SAMPLERS, Trajectory
-from .simulate import defaults, initial
+from .simulate import initial, simulate
 
 # Every setting of the app, by its URL name, with its default: the sidebar's target
 # (and KDE) and each page's settings. The pages take their widget defaults from here.
@@ -184,38 +184,27 @@ def lockstep(model, samplers, *, particles: int = 1000, seed: int = 0, init: str
     N(0, I) x N(0, M I): with ``init='prior'`` x0 is one and is shared; with any other
     init they start from their own prior draw (their ``params['start']`` says which).
     Every sampler's noise comes from a generator seeded with ``seed + 1``. Options are
-    ``simulate.defaults`` updated by ``options[sampler]`` (None values ignored).
-    ``simulate()`` itself draws x0 inside, which is why this runner exists."""
+    ``simulate.defaults`` updated by ``options[sampler]`` (None values ignored)."""
     box = box or model.box
     options = options or {}
     g0 = torch.Generator(device=device).manual_seed(int(seed))
     x0 = initial(init, particles, box, g0, device)
     z = torch.randn(particles, 2, generator=g0, device=device, dtype=torch.float32)
-    half = 0.5 * max(box[1] - box[0], box[3] - box[2])
-    escape = 50 * (half + max(abs(b) for b in box))
     out = {}
     for name in samplers:
         if name not in SAMPLERS:
             raise ValueError(f"unknown sampler '{name}'; choose one of: {', '.join(SAMPLERS)}")
-        opts = {**defaults(name, model), **{k: v for k, v in (options.get(name) or {}).items() if v is not None}}
-        g = torch.Generator(device=device).manual_seed(int(seed) + 1)
-        x, start = x0.clone(), init
+        opts = {k: v for k, v in (options.get(name) or {}).items() if v is not None}
+        start, x, v = init, x0.clone(), None
         if name in ("cld", "cld-ode"):
-            cld = opts.setdefault("cld", CLD())
             if init == "prior":
-                opts["v"] = math.sqrt(cld.mass) * z
+                v = math.sqrt((opts.get("cld") or getattr(model, "cld", None) or CLD()).mass) * z
             else:
-                x, opts["v"] = cld.prior_sample(particles, generator=g, device=device)
-                start = "own prior"
-            total = opts["steps"] + 1
-        else:
-            if name == "underdamped":
-                opts.setdefault("v", math.sqrt(opts.get("mass", 1.0)) * z)
-            total = (len(opts["sigmas"]) * opts["steps_per_level"] + 1) if name == "annealed" else opts["steps"]
-        opts.setdefault("record_every", max(1, math.ceil(total / max(frames, 1))))
-        opts.setdefault("escape", escape)
-        with torch.no_grad():
-            traj = SAMPLERS[name](model, x, generator=g, **opts)
+                x, start = None, "own prior"            # simulate draws it from the prior
+        elif name == "underdamped":
+            v = math.sqrt(opts.get("mass", 1.0)) * z
+        traj = simulate(model, name, particles=particles, seed=int(seed) + 1, init=init, device=device,
+                        frames=frames, box=box, x0=x, v0=v, **opts)
         traj.params["start"] = start
         traj.params.pop("v", None)
         out[name] = traj

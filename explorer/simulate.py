@@ -68,9 +68,11 @@ def initial(init: str, n: int, box, generator, device="cpu", dtype=torch.float32
 
 
 def simulate(model, sampler: str, particles: int = 1000, seed: int = 0, init: str = "gaussian",
-             device: str = "cpu", frames: int = 200, box=None, **options) -> Trajectory:
+             device: str = "cpu", frames: int = 200, box=None, x0=None, v0=None, **options) -> Trajectory:
     """Run ``sampler`` on ``model`` with defaults filled in; about ``frames`` frames are
-    recorded. CLD samplers always start from their prior."""
+    recorded. Start from ``x0`` (and ``v0`` for kinetic samplers) when given, else from
+    a draw of ``init`` (CLD samplers: of their prior). All randomness comes from one
+    generator seeded with ``seed``."""
     if sampler not in SAMPLERS:
         raise ValueError(f"unknown sampler '{sampler}'; choose one of: {', '.join(SAMPLERS)}")
     opts = {**defaults(sampler, model), **{k: v for k, v in options.items() if v is not None}}
@@ -78,17 +80,20 @@ def simulate(model, sampler: str, particles: int = 1000, seed: int = 0, init: st
     g = torch.Generator(device=device).manual_seed(int(seed))
     if sampler in ("cld", "cld-ode"):
         cld = opts.setdefault("cld", getattr(model, "cld", None) or CLD())
-        x, v = cld.prior_sample(particles, generator=g, device=device)
-        opts["v"] = v
+        if x0 is None:
+            x0, v0 = cld.prior_sample(particles, generator=g, device=device)
         total = opts["steps"] + 1
     else:
-        x = initial(init, particles, box, g, device)
+        if x0 is None:
+            x0 = initial(init, particles, box, g, device)
         total = (len(opts["sigmas"]) * opts["steps_per_level"] + 1) if sampler == "annealed" else opts["steps"]
+    if v0 is not None and sampler in ("underdamped", "cld", "cld-ode"):
+        opts["v"] = v0
     opts.setdefault("record_every", max(1, math.ceil(total / max(frames, 1))))
     half = 0.5 * max(box[1] - box[0], box[3] - box[2])
     opts.setdefault("escape", 50 * (half + max(abs(b) for b in box)))
     with torch.no_grad():
-        return SAMPLERS[sampler](model, x, generator=g, **opts)
+        return SAMPLERS[sampler](model, x0, generator=g, **opts)
 
 
 def evaluate(traj: Trajectory, density: Density, n_reference: int = 2000, seed: int = 0) -> dict:
