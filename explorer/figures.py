@@ -35,6 +35,10 @@ ARROW_SCALE = [[0.0, "#ffffff"], [0.45, "#ffd166"], [1.0, "#ef476f"]]   # white 
 PARTICLE = "#ff4b1f"
 PARTICLE_ALT = ["#ff4b1f", "#ff9f1c", "#f72585", "#ffffff"]
 REFERENCE = "#222222"
+ARROW = "#ffffff"           # quiver arrows (normalised mode) ...
+ARROW_EDGE = "#1b1b1b"      # ... with a dark rim
+TRAIL = "#ffffff"
+FRAME_MS = 60               # the Play button's frame duration (GIF/MP4 exports use the same)
 MAX_DRAWN = 2000
 POINT_FRAMES = 201_000     # 1000 particles x (200 frames + the start)
 TRAIL_PARTICLES = 8
@@ -60,6 +64,16 @@ def _viridis_lut() -> np.ndarray:
     return _LUT
 
 
+def density_rgb(dg: DensityGrid, *, log: bool = False) -> np.ndarray:
+    """(ny, nx, 3) uint8 Viridis image of p (or clipped log p), top row = ymax: the one
+    colour mapping the Plotly figures and the matplotlib GIF/MP4 exports share."""
+    z = np.clip(dg.logz, float(np.nanmax(dg.logz)) - 12.0, None) if log else dg.z
+    z = np.nan_to_num(np.asarray(z, dtype=np.float64), nan=0.0)
+    lo, hi = float(z.min()), float(z.max())
+    idx = np.zeros(z.shape, dtype=np.int64) if hi <= lo else np.rint(255 * (z - lo) / (hi - lo)).astype(np.int64)
+    return _viridis_lut()[idx][::-1]                     # image rows run top (ymax) to bottom
+
+
 def density_image(dg: DensityGrid, *, log: bool = False, xref: str = "x", yref: str = "y",
                   opacity: float = 1.0) -> dict:
     """The density as a layout image (a PNG in a data URI) stretched over the grid's box.
@@ -73,11 +87,7 @@ def density_image(dg: DensityGrid, *, log: bool = False, xref: str = "x", yref: 
 
     from PIL import Image
 
-    z = np.clip(dg.logz, float(np.nanmax(dg.logz)) - 12.0, None) if log else dg.z
-    z = np.nan_to_num(np.asarray(z, dtype=np.float64), nan=0.0)
-    lo, hi = float(z.min()), float(z.max())
-    idx = np.zeros(z.shape, dtype=np.int64) if hi <= lo else np.rint(255 * (z - lo) / (hi - lo)).astype(np.int64)
-    rgb = _viridis_lut()[idx][::-1]                      # image rows run top (ymax) to bottom
+    rgb = density_rgb(dg, log=log)
     buf = io.BytesIO()
     Image.fromarray(rgb, "RGB").save(buf, format="PNG", optimize=True)
     uri = "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
@@ -130,13 +140,13 @@ def quiver_trace(fg: FieldGrid, *, normalise: bool = True, colour: bool = False,
                  ref: float | None = None, showscale: bool = True, colorbar_x: float = 1.13,
                  xaxis: str = "x", yaxis: str = "y", name: str = "score") -> go.Scatter:
     st = quiver_style(fg, normalise=normalise, colour=colour, size=size, ref=ref)
-    marker = dict(symbol="arrow", angle=st["angle"], size=st["size"], line=dict(width=1, color="#1b1b1b"))
+    marker = dict(symbol="arrow", angle=st["angle"], size=st["size"], line=dict(width=1, color=ARROW_EDGE))
     if colour:
         marker.update(color=st["color"], cmin=st["cmin"], cmax=st["cmax"], colorscale=ARROW_SCALE,
                       showscale=showscale,
                       colorbar=dict(title=dict(text="|s|"), x=colorbar_x, len=0.85, thickness=18))
     else:
-        marker.update(color="#ffffff")
+        marker.update(color=ARROW)
     return go.Scatter(x=f32(fg.x), y=f32(fg.y), mode="markers", marker=marker, name=name, hoverinfo="skip",
                       showlegend=False, xaxis=xaxis, yaxis=yaxis)
 
@@ -266,7 +276,7 @@ BOTTOM = 200     # px under the plot area: tick labels, axis title, buttons, sli
 
 
 def animation_figure(traj, box, *, density: DensityGrid | None = None, field: FieldGrid | None = None,
-                     level_fields: list[FieldGrid] | None = None, normalise=True, trails=True, frame_ms=60,
+                     level_fields: list[FieldGrid] | None = None, normalise=True, trails=True, frame_ms=FRAME_MS,
                      title=None, height=760, max_points: int = POINT_FRAMES) -> go.Figure:
     """A Play/Pause animation of a Trajectory over the density and the score arrows.
 
@@ -307,7 +317,7 @@ def animation_figure(traj, box, *, density: DensityGrid | None = None, field: Fi
             trail_data.append(arr)
             trail_idx.append(len(fig.data))
             fig.add_trace(go.Scatter(x=arr[0, :, 0], y=arr[0, :, 1], mode="lines", hoverinfo="skip",
-                                     line=dict(color="#ffffff", width=1.6), opacity=band[2], connectgaps=False))
+                                     line=dict(color=TRAIL, width=1.6), opacity=band[2], connectgaps=False))
     part_idx = len(fig.data)
     marker = dict(size=6 if k > 400 else 8, color=PARTICLE, line=dict(width=0.6, color="#ffffff"))
     fig.add_trace(go.Scatter(x=p[0, :, 0], y=p[0, :, 1], mode="markers", marker=marker, hoverinfo="skip",

@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from .diffusions import CLD
-from .samplers import SAMPLERS, Trajectory
+from .samplers import SAMPLERS, Trajectory, geometric_sigmas
 from .simulate import initial, simulate
 
 # Every setting of the app, by its URL name, with its default: the sidebar's target
@@ -169,6 +169,39 @@ def query(name: str, full: bool = False) -> dict:
         else:
             out[k] = str(v)
     return out
+
+
+def sampler_options(sampler: str, model, s: dict) -> dict:
+    """Engine options from page settings (0 means the sampler's default)."""
+    opts = {}
+    if sampler in ("langevin", "mala", "underdamped"):
+        eps = s.get("h") if sampler == "underdamped" else s.get("eps")
+        if eps:
+            opts["step_size"] = float(eps)
+        if s.get("steps"):
+            opts["steps"] = int(s["steps"])
+    if sampler == "underdamped":
+        opts["mass"] = float(s.get("mass") or 1.0)
+        if s.get("friction"):
+            opts["friction"] = float(s["friction"])
+    if sampler == "annealed":
+        levels = int(s.get("levels") or 10)
+        smax = float(s.get("sig_max") or model.sigma_max)
+        smin = float(s.get("sig_min") or 0.1 * model.scale)
+        if not smax > smin > 0:
+            raise ValueError(f"annealing needs σ_max > σ_min > 0 (got σ_max = {smax:g}, σ_min = {smin:g})")
+        opts["sigmas"] = geometric_sigmas(smax, smin, levels)
+        if s.get("per_level"):
+            opts["steps_per_level"] = int(s["per_level"])
+        if s.get("a_eps"):
+            opts["step_size"] = float(s["a_eps"])
+    if sampler in ("cld", "cld-ode"):
+        m = float(s.get("cld_mass") or 0.25)
+        g = float(s.get("cld_friction") or 2 * math.sqrt(m))
+        opts["cld"] = CLD(mass=m, friction=g)
+        if s.get("steps"):
+            opts["steps"] = int(s["steps"])
+    return opts
 
 
 # ----- running several samplers in lockstep -----------------------------------------
