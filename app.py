@@ -23,5 +23,6 @@ if (Path(__file__).parent / "pages" / "train.py").exists():
 
 nav = st.navigation(pages)
 _ui.sidebar()
+_ui.presentation()
 st.session_state["_app_ran"] = True     # pages/_ui.py target(): the sidebar is drawn
 nav.run()

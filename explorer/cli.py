@@ -97,6 +97,27 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--seed", type=_int_in("--seed", 0, 2**32 - 1), default=0)
     t.add_argument("--out", required=True, help="where to save the model (.pt)")
 
+    sub.add_parser("presets", help="list the lesson presets (name, title, page, settings) as JSON")
+
+    e = sub.add_parser("export", help="export a Sample-page animation to html, gif, mp4, npz or csv",
+                       description="Export the trajectory the app's Sample page shows for a preset (or a "
+                                   "density + sampler) as a self-contained HTML animation, GIF, MP4, NPZ or CSV. "
+                                   "Presets of the Compare page export their FIRST sampler's trajectory (with the "
+                                   "Compare page's particles, seed and init); presets of the Density and Train "
+                                   "pages export the Sample page's default sampler on their target.")
+    src = e.add_mutually_exclusive_group(required=True)
+    src.add_argument("--preset", help="a lesson preset name (see `presets`)")
+    src.add_argument("--density", help="a built-in density name (see `densities`), with --sampler")
+    src.add_argument("--all-presets", action="store_true", help="every preset into --out-dir")
+    e.add_argument("--sampler", default=None, choices=list(SAMPLERS))
+    e.add_argument("--score", default=None, choices=["exact", "kde"])
+    e.add_argument("--format", required=True, choices=["html", "gif", "mp4", "npz", "csv"])
+    e.add_argument("--out", default=None, help="the file to write")
+    e.add_argument("--out-dir", default=None, help="with --all-presets: the folder to write <preset>.<format> into")
+    e.add_argument("--seed", type=_int_in("--seed", 0, 2**31 - 1), default=None)
+    e.add_argument("--particles", type=_int_in("--particles", 1, LIMITS["particles"]), default=None)
+    e.add_argument("--frames", type=_int_in("--frames", 2, LIMITS["frames"]), default=None)
+
     b = sub.add_parser("bench", help="particle-steps per second for every sampler")
     b.add_argument("--particles", type=_int_in("--particles", 1, LIMITS["particles"]), nargs="+", default=[1000, 10000])
     b.add_argument("--steps", type=_int_in("--steps", 1, LIMITS["steps"]), default=1000)
@@ -234,7 +255,58 @@ def cmd_bench(args):
     return run_bench(args.particles, args.steps, args.device)
 
 
-COMMANDS = {"densities": cmd_densities, "sample": cmd_sample, "train": cmd_train, "bench": cmd_bench}
+def cmd_presets(_args):
+    from . import presets as P
+    return [{"name": k, "title": v["title"], "page": v["page"], "settings": v["settings"]}
+            for k, v in P.PRESETS.items()]
+
+
+def _bar(label):
+    def progress(i, n):
+        if i not in (1, n) and int(30 * i / n) == int(30 * (i - 1) / n):
+            return
+        bar = "#" * int(30 * i / max(n, 1))
+        print(f"\r{label} [{bar:<30}] {i}/{n}", end="" if i < n else "\n", file=sys.stderr, flush=True)
+    return progress
+
+
+def cmd_export(args):
+    from . import export as E
+    from . import presets as P
+    if args.all_presets:
+        if not args.out_dir:
+            raise UsageError("--all-presets needs --out-dir DIR")
+        if not os.path.isdir(args.out_dir) or not os.access(args.out_dir, os.W_OK):
+            raise UsageError(f"cannot write into '{args.out_dir}': not a writable folder")
+        jobs = [(name, os.path.join(args.out_dir, f"{name}.{args.format}")) for name in P.names()]
+    else:
+        if not args.out:
+            raise UsageError("--out FILE is needed (or --all-presets --out-dir DIR)")
+        if args.preset is not None and args.preset not in P.PRESETS:
+            raise UsageError(f"unknown preset '{args.preset}'; choose one of: {', '.join(P.names())}")
+        if args.density is not None and not args.sampler:
+            raise UsageError("--density needs --sampler")
+        _check_writable(args.out)
+        jobs = [(args.preset, args.out)]
+    results = []
+    for name, out in jobs:
+        label = name or f"{args.density}/{args.sampler}"
+        print(f"simulating {label} ...", file=sys.stderr, flush=True)
+        scene = E.scene_trajectory(name, density=args.density if name is None else None,
+                                   sampler=args.sampler if name is None else None,
+                                   score=args.score if name is None else None, seed=args.seed,
+                                   particles=args.particles, frames=args.frames)
+        try:
+            results.append(E.export(scene, args.format, out, progress=_bar(f"{args.format} {label}")))
+        except OSError as e:
+            raise UsageError(f"cannot write '{out}': {e.strerror or e}") from None
+    if args.all_presets:
+        return {"format": args.format, "out_dir": args.out_dir, "files": results,
+                "bytes": sum(r["bytes"] for r in results), "seconds": round(sum(r["seconds"] for r in results), 3)}
+    return results[0]
+
+
+COMMANDS = {"presets": cmd_presets, "export": cmd_export, "densities": cmd_densities, "sample": cmd_sample, "train": cmd_train, "bench": cmd_bench}
 
 
 def main(argv=None) -> int:

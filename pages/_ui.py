@@ -36,6 +36,7 @@ import torch
 from explorer import densities as D
 from explorer import fields as F
 from explorer import figures as G
+from explorer import export as E
 from explorer import presets as P
 from explorer.data import ACCEPTED, DataError, read_xy
 from explorer.diffusions import CLD
@@ -170,6 +171,8 @@ def write_url(page: str, extra: dict | None = None):
             new[k] = str(int(v))
         else:
             new[k] = str(v)
+    if st.session_state.get("present"):
+        new["present"] = "true"
     if target_name == "gmm":
         new["gmm"] = json.dumps(gmm_rows(), separators=(",", ":"))
     new.update(extra or {})
@@ -495,16 +498,7 @@ def sample_figures(mkey: str, _model, _density, sampler: str, settings_json: str
     r = runs[sampler]
     traj, ev = r["traj"], r["eval"]
     box = _density.box
-    bg = _background(mkey, _model, _density)
-    field = lf = None
-    if arrows:
-        try:
-            if sampler == "annealed":
-                lf = F.level_fields(_model, box, traj.params["sigmas"], 17)
-            elif sampler not in ("cld", "cld-ode") or getattr(_model, "kind", "") != "learned":
-                field = F.field_grid(_model, box, 17, 0.0)
-        except ValueError:
-            field = lf = None
+    bg, field, lf = E.scene_parts(_model, _density, sampler, traj, arrows)
     title = SAMPLER_LABELS[sampler]
     anim = G.animation_figure(traj, box, density=bg, field=field, level_fields=lf, trails=trails, title=title)
     final = None
@@ -527,6 +521,92 @@ def compare_figures(mkey: str, _model, _density, samplers: tuple, settings_json:
     fig = G.compare_figure(trajs, _density.box, density=bg, notes=notes)
     modes = G.mode_weights_figure({SAMPLER_LABELS[k]: r["eval"] for k, r in runs.items()})
     return canonical(fig), canonical(modes), runs
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def export_bytes(fmt: str, mkey: str, _model, _density, sampler: str, settings_json: str, particles: int, seed: int,
+                 init: str, frames: int, trails: bool, arrows: bool) -> bytes:
+    """The Sample page's current animation as a file (explorer/export.py): html (the
+    very figure shown), gif and mp4 (matplotlib, same style), npz and csv (the run)."""
+    anim, _, _, runs = sample_figures(mkey, _model, _density, sampler, settings_json, particles, seed, init, frames,
+                                      trails, arrows)
+    traj = runs[sampler]["traj"]
+    if fmt == "html":
+        return E.html_bytes(anim)
+    if fmt == "npz":
+        return E.npz_bytes(traj, {"target": _density.name, "sampler": sampler, "seed": seed, "particles": particles,
+                                  "init": init, "settings": json.loads(settings_json)})
+    if fmt == "csv":
+        return E.csv_bytes(traj)
+    import os
+    import tempfile
+    bg, field, lf = E.scene_parts(_model, _density, sampler, traj, arrows)
+    scene = E.Scene(name=_density.name, title=SAMPLER_LABELS[sampler], sampler=sampler, seed=seed, settings={},
+                    traj=traj, box=tuple(_density.box), density_grid=bg, field=field, level_fields=lf, trails=trails)
+    fd, path = tempfile.mkstemp(suffix="." + fmt)
+    os.close(fd)
+    try:
+        (E.write_gif if fmt == "gif" else E.write_mp4)(scene, path)
+        with open(path, "rb") as fh:
+            return fh.read()
+    finally:
+        os.unlink(path)
+
+
+MIME = {"html": "text/html", "gif": "image/gif", "mp4": "video/mp4", "npz": "application/octet-stream",
+        "csv": "text/csv"}
+
+
+def download_row(stem: str, args: tuple):
+    """Download buttons for the current animation: HTML, NPZ and CSV at once; GIF and
+    MP4 rendered on a click (seconds), then offered for download."""
+    cols = st.columns(5)
+    for col, fmt in zip(cols, ("html", "npz", "csv")):
+        col.download_button(f"⬇ {fmt.upper()}", export_bytes(fmt, *args), file_name=f"{stem}.{fmt}", mime=MIME[fmt],
+                            key=f"dl_{fmt}", on_click="ignore", width="stretch")
+    for col, fmt in zip(cols[3:], ("gif", "mp4")):
+        made = st.session_state.get(f"_export_{fmt}")
+        if made is not None and made[0] == args[0:1] + args[3:]:
+            col.download_button(f"⬇ {fmt.upper()}", made[1], file_name=f"{stem}.{fmt}", mime=MIME[fmt],
+                                key=f"dl_{fmt}", on_click="ignore", width="stretch")
+        elif col.button(f"Make {fmt.upper()}", key=f"make_{fmt}", width="stretch",
+                        help="renders every frame with matplotlib: a few seconds"):
+            with st.spinner(f"Rendering the {fmt.upper()}…"):
+                data = export_bytes(fmt, *args)
+            st.session_state[f"_export_{fmt}"] = (args[0:1] + args[3:], data)
+            st.rerun()
+
+
+PRESENT_CSS = """
+<style>
+html { font-size: 24px; }
+[data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"], [data-testid="stExpandSidebarButton"],
+header[data-testid="stHeader"] { display: none !important; }
+.st-key-widget_rows, .st-key-downloads, [data-testid="stCaptionContainer"] { display: none !important; }
+[data-testid="stMainBlockContainer"], .block-container { padding-top: 0.6rem !important; max-width: 100% !important;
+  padding-left: 1rem !important; padding-right: 1rem !important; }
+h1 { font-size: 2.4rem !important; }
+</style>
+"""
+
+
+def presentation():
+    """Presentation mode (``?present=true`` or the sidebar toggle): CSS hides the
+    sidebar, the widget rows and captions and enlarges fonts; Play/Pause and the slider
+    live inside the Plotly figure and stay. A small button in the page turns it off."""
+    if "present" not in st.session_state and st.query_params.get("present") is not None:
+        st.session_state["present"] = st.query_params.get("present", "").lower() in ("true", "1", "yes")
+    with st.sidebar:
+        st.toggle("🎦 presentation mode", key="present",
+                  help="hide the sidebar and the settings, larger fonts for a projector (?present=true)")
+    if st.session_state.get("present"):
+        st.html(PRESENT_CSS)
+        st.button("✕ leave presentation mode", key="leave_present", on_click=_leave_present)
+    return bool(st.session_state.get("present"))
+
+
+def _leave_present():
+    st.session_state["present"] = False
 
 
 def canonical(fig):

@@ -16,64 +16,65 @@ _ui.url_errors()
 
 st.title("Sample a target")
 
-c1, c2, c3, c4, c5 = st.columns([2.2, 2.2, 1.6, 1.6, 1.2])
-with c1:
-    sampler = st.selectbox("sampler", _ui.SAMPLER_NAMES, _ui.SAMPLER_NAMES.index(DF["sampler"]), key="sampler", **KEEP)
-    st.caption(_ui.SAMPLER_LABELS[sampler])
-with c2:
-    source = _ui.score_widget(t, "score")
-with c3:
-    particles = st.select_slider("particles", [100, 250, 500, 1000, 2000, 5000, 10000], DF["particles"], key="particles", **KEEP)
-with c4:
-    init = st.selectbox("initial particles", INITS, INITS.index(DF["init"]), key="init", disabled=sampler in ("cld", "cld-ode"),
-                        help="gaussian: N(centre, (box/4)²); uniform: on the box; prior: N(0, I). "
-                             "CLD always starts from its prior.", **KEEP)
-with c5:
-    seed = st.number_input("seed", 0, 2**31 - 1, DF["seed"], 1, key="seed", **KEEP)
+with st.container(key="widget_rows"):     # hidden in presentation mode
+    c1, c2, c3, c4, c5 = st.columns([2.2, 2.2, 1.6, 1.6, 1.2])
+    with c1:
+        sampler = st.selectbox("sampler", _ui.SAMPLER_NAMES, _ui.SAMPLER_NAMES.index(DF["sampler"]), key="sampler", **KEEP)
+        st.caption(_ui.SAMPLER_LABELS[sampler])
+    with c2:
+        source = _ui.score_widget(t, "score")
+    with c3:
+        particles = st.select_slider("particles", [100, 250, 500, 1000, 2000, 5000, 10000], DF["particles"], key="particles", **KEEP)
+    with c4:
+        init = st.selectbox("initial particles", INITS, INITS.index(DF["init"]), key="init", disabled=sampler in ("cld", "cld-ode"),
+                            help="gaussian: N(centre, (box/4)²); uniform: on the box; prior: N(0, I). "
+                                 "CLD always starts from its prior.", **KEEP)
+    with c5:
+        seed = st.number_input("seed", 0, 2**31 - 1, DF["seed"], 1, key="seed", **KEEP)
 
-try:
-    model = _ui.score_model(t, source)
-except ValueError as e:
-    st.error(str(e))
-    st.stop()
+    try:
+        model = _ui.score_model(t, source)
+    except ValueError as e:
+        st.error(str(e))
+        st.stop()
 
-auto = defaults(sampler, model)
-with st.expander("Sampler parameters (0 = the default for this target)", expanded=False):
-    p1, p2, p3, p4 = st.columns(4)
-    s = {}
-    if sampler in ("langevin", "mala"):
-        s["eps"] = p1.number_input("step size ε", 0.0, 100.0, DF["eps"], format="%.4g", key="eps",
-                                   help=f"0 = default: {auto['step_size']:.3g}. Step: x + ε s(x) + √(2ε) z "
-                                        "(NCSN's lr is 2ε).", **KEEP)
-    if sampler == "annealed":
-        s["a_eps"] = p1.number_input("step size ε at the last level", 0.0, 100.0, DF["a_eps"], format="%.4g", key="a_eps",
-                                   help=f"0 = default: 0.1 σ_L². Level i uses ε σ_i²/σ_L².", **KEEP)
-    if sampler == "underdamped":
-        s["h"] = p1.number_input("time step h", 0.0, 100.0, DF["h"], format="%.4g", key="h",
-                                   help=f"0 = default: scale·√M/4 (here {0.25 * model.scale:.3g} at M = 1)", **KEEP)
-    if sampler in ("langevin", "mala", "underdamped", "cld", "cld-ode"):
-        s["steps"] = p2.number_input("steps", 0, 200_000, DF["steps"], 100, key="steps",
-                                     help=f"0 = default: {auto.get('steps')}", **KEEP)
-    if sampler == "annealed":
-        s["levels"] = p2.number_input("noise levels L", 2, 50, DF["levels"], 1, key="levels", **KEEP)
-        s["per_level"] = p3.number_input("steps per level", 0, 10_000, DF["per_level"], 10, key="per_level",
-                                         help=f"0 = default: {auto['steps_per_level']}", **KEEP)
-        s["sig_max"] = p4.number_input("σ_max", 0.0, 100.0, DF["sig_max"], format="%.3g", key="sig_max",
-                                       help=f"0 = default: {model.sigma_max:.3g} (the data's spread)", **KEEP)
-        s["sig_min"] = p4.number_input("σ_min", 0.0, 10.0, DF["sig_min"], format="%.3g", key="sig_min",
-                                       help=f"0 = default: {0.1 * model.scale:.3g}", **KEEP)
-    if sampler == "underdamped":
-        s["mass"] = p3.number_input("mass M", 0.01, 100.0, DF["mass"], format="%.3g", key="mass", **KEEP)
-        s["friction"] = p4.number_input("friction Γ", 0.0, 1000.0, DF["friction"], format="%.3g", key="friction",
-                                        help="0 = critical damping at the stiffest curvature, 2√M/scale", **KEEP)
-    if sampler in ("cld", "cld-ode"):
-        s["cld_mass"] = p3.number_input("mass M", 0.01, 10.0, DF["cld_mass"], format="%.3g", key="cld_mass", **KEEP)
-        s["cld_friction"] = p4.number_input("friction Γ", 0.0, 100.0, DF["cld_friction"], format="%.3g", key="cld_friction",
-                                            help="0 = critical damping Γ = 2√M", **KEEP)
-    q1, q2, q3 = st.columns(3)
-    frames = q1.select_slider("frames recorded", [50, 100, 200, 300, 400], DF["frames"], key="frames", **KEEP)
-    trails = q2.toggle("fading trails", DF["trails"], key="trails", **KEEP)
-    arrows = q3.toggle("score arrows (annealed: at the current σ)", DF["field"], key="field", **KEEP)
+    auto = defaults(sampler, model)
+    with st.expander("Sampler parameters (0 = the default for this target)", expanded=False):
+        p1, p2, p3, p4 = st.columns(4)
+        s = {}
+        if sampler in ("langevin", "mala"):
+            s["eps"] = p1.number_input("step size ε", 0.0, 100.0, DF["eps"], format="%.4g", key="eps",
+                                       help=f"0 = default: {auto['step_size']:.3g}. Step: x + ε s(x) + √(2ε) z "
+                                            "(NCSN's lr is 2ε).", **KEEP)
+        if sampler == "annealed":
+            s["a_eps"] = p1.number_input("step size ε at the last level", 0.0, 100.0, DF["a_eps"], format="%.4g", key="a_eps",
+                                       help=f"0 = default: 0.1 σ_L². Level i uses ε σ_i²/σ_L².", **KEEP)
+        if sampler == "underdamped":
+            s["h"] = p1.number_input("time step h", 0.0, 100.0, DF["h"], format="%.4g", key="h",
+                                       help=f"0 = default: scale·√M/4 (here {0.25 * model.scale:.3g} at M = 1)", **KEEP)
+        if sampler in ("langevin", "mala", "underdamped", "cld", "cld-ode"):
+            s["steps"] = p2.number_input("steps", 0, 200_000, DF["steps"], 100, key="steps",
+                                         help=f"0 = default: {auto.get('steps')}", **KEEP)
+        if sampler == "annealed":
+            s["levels"] = p2.number_input("noise levels L", 2, 50, DF["levels"], 1, key="levels", **KEEP)
+            s["per_level"] = p3.number_input("steps per level", 0, 10_000, DF["per_level"], 10, key="per_level",
+                                             help=f"0 = default: {auto['steps_per_level']}", **KEEP)
+            s["sig_max"] = p4.number_input("σ_max", 0.0, 100.0, DF["sig_max"], format="%.3g", key="sig_max",
+                                           help=f"0 = default: {model.sigma_max:.3g} (the data's spread)", **KEEP)
+            s["sig_min"] = p4.number_input("σ_min", 0.0, 10.0, DF["sig_min"], format="%.3g", key="sig_min",
+                                           help=f"0 = default: {0.1 * model.scale:.3g}", **KEEP)
+        if sampler == "underdamped":
+            s["mass"] = p3.number_input("mass M", 0.01, 100.0, DF["mass"], format="%.3g", key="mass", **KEEP)
+            s["friction"] = p4.number_input("friction Γ", 0.0, 1000.0, DF["friction"], format="%.3g", key="friction",
+                                            help="0 = critical damping at the stiffest curvature, 2√M/scale", **KEEP)
+        if sampler in ("cld", "cld-ode"):
+            s["cld_mass"] = p3.number_input("mass M", 0.01, 10.0, DF["cld_mass"], format="%.3g", key="cld_mass", **KEEP)
+            s["cld_friction"] = p4.number_input("friction Γ", 0.0, 100.0, DF["cld_friction"], format="%.3g", key="cld_friction",
+                                                help="0 = critical damping Γ = 2√M", **KEEP)
+        q1, q2, q3 = st.columns(3)
+        frames = q1.select_slider("frames recorded", [50, 100, 200, 300, 400], DF["frames"], key="frames", **KEEP)
+        trails = q2.toggle("fading trails", DF["trails"], key="trails", **KEEP)
+        arrows = q3.toggle("score arrows (annealed: at the current σ)", DF["field"], key="field", **KEEP)
 
 _ui.write_url("sample")
 settings = json.dumps(s, sort_keys=True)
@@ -93,7 +94,8 @@ if traj.diverged_at is not None:
     st.error(f"⚠️ {traj.message}")
 
 kinetic = traj.velocities is not None
-if kinetic:      # two panels (x and v): the animation takes the full width
+present = bool(st.session_state.get("present"))
+if kinetic or present:      # two panels (x and v): the animation takes the full width
     _ui.show_chart(anim, key="sample_anim")
     left, right = st.columns([3, 2])
 else:
@@ -104,10 +106,10 @@ with left:
     st.caption("▶ Play / ❚❚ Pause / faster / slower, or drag the slider. "
                + ("Right panel: velocities (dashed: 95% circle of N(0, M I)). " if kinetic else "")
                + ("Arrows show the score at the current noise level σ. " if sampler == "annealed" else ""))
-    if kinetic and final is not None:
+    if (kinetic or present) and final is not None:
         _ui.show_chart(final, key="sample_final")
 with right:
-    if final is not None and not kinetic:
+    if final is not None and not (kinetic or present):
         _ui.show_chart(final, key="sample_final")
     elif final is None:
         st.info("No metrics: the run has no finite samples.")
@@ -118,3 +120,9 @@ with right:
 n_eval = min(particles, _ui.EVAL_MAX)
 st.caption(f"Energy distance to 2,000 exact draws beside its noise floor (the same distance between two exact "
            f"sets): near the floor means indistinguishable. Metrics use {n_eval:,} of the {particles:,} particles.")
+
+with st.container(key="downloads"):      # the current animation as files (explorer/export.py)
+    st.markdown("**Take it to the lecture hall** — the animation above as a file that plays offline, or the raw run:")
+    _ui.download_row(f"{t.name}-{sampler}-seed{int(seed)}",
+                     (mkey, model, t.density, sampler, settings, int(particles), int(seed), init, int(frames),
+                      bool(trails), bool(arrows)))

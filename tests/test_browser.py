@@ -317,3 +317,34 @@ def test_train_page_trains_live(app_url, chromium):
     time.sleep(1.5)
     _no_errors(page)
     page.pg.close()
+
+
+def test_exported_html_plays_offline(chromium, tmp_path):
+    """An exported HTML file plays with every network request blocked but file://."""
+    from explorer import export as E
+    scene = E.scene_trajectory("step-too-large", particles=200, frames=40)
+    path = tmp_path / "scene.html"
+    E.export(scene, "html", path)
+    pg = chromium.new_page(viewport={"width": 1200, "height": 1000})
+    blocked, errors = [], []
+    pg.on("pageerror", lambda e: errors.append(str(e)))
+
+    def route(r):
+        if r.request.url.startswith("file://"):
+            r.continue_()
+        else:
+            blocked.append(r.request.url)
+            r.abort()
+
+    pg.route("**/*", route)
+    pg.goto(path.as_uri())
+    pg.wait_for_selector(".js-plotly-plot .main-svg", timeout=60_000)
+    frame = "() => document.querySelector('.js-plotly-plot')._fullLayout._currentFrame"
+    assert pg.evaluate(frame) in (None, "0")                # not auto-playing
+    pg.get_by_text("▶ Play", exact=True).first.click()
+    time.sleep(1.5)
+    now = pg.evaluate(frame)
+    assert now is not None and int(now) > 0, now
+    pg.screenshot(path=os.path.join(SHOTS, "export-offline.png"))
+    assert not blocked and not errors
+    pg.close()

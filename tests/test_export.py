@@ -1,0 +1,217 @@
+"""Exports (explorer/export.py, `python -m explorer export`): every format for two
+presets, the GIF's frames and size, the MP4's duration, an HTML that fetches nothing,
+and the same trajectory from the CLI, the engine and the app's download."""
+from __future__ import annotations
+
+import io
+import json
+import os
+import re
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from explorer import export as E
+from explorer import figures as G
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ENV = {**os.environ, "OMP_NUM_THREADS": "1"}
+SMALL = dict(particles=120, frames=20)
+PRESETS = ("step-too-large", "why-annealing")      # a Sample-page and a Compare-page preset
+
+
+@pytest.fixture(scope="module")
+def scenes():
+    return {p: E.scene_trajectory(p, **SMALL) for p in PRESETS}
+
+
+def cli(*args):
+    return subprocess.run([sys.executable, "-m", "explorer", *args], cwd=ROOT, env=ENV, capture_output=True,
+                          text=True, timeout=300)
+
+
+@pytest.mark.parametrize("preset", PRESETS)
+@pytest.mark.parametrize("fmt", E.FORMATS)
+def test_every_format_for_two_presets(scenes, preset, fmt, tmp_path):
+    out = tmp_path / f"x.{fmt}"
+    r = E.export(scenes[preset], fmt, out)
+    assert out.stat().st_size == r["bytes"] > 0
+    assert r["frames"] == scenes[preset].traj.n_frames and r["particles"] == 120
+
+
+def test_gif_frame_count_and_size(scenes, tmp_path):
+    from PIL import Image
+    s = scenes["why-annealing"]
+    E.write_gif(s, tmp_path / "a.gif")
+    im = Image.open(tmp_path / "a.gif")
+    assert im.n_frames == s.traj.n_frames
+    assert im.size == (E.VIDEO_PX, E.VIDEO_PX)
+    assert im.info["duration"] == G.FRAME_MS
+    im.seek(im.n_frames - 1)
+    frame = np.asarray(im.convert("RGB"))
+    # the particles' colour (figures.PARTICLE) is in the picture
+    rgb = np.array([int(G.PARTICLE[i:i + 2], 16) for i in (1, 3, 5)])
+    assert (np.abs(frame.astype(int) - rgb).sum(-1) < 40).sum() > 50
+
+
+def test_mp4_is_a_video_of_the_expected_duration(scenes, tmp_path):
+    import imageio_ffmpeg
+    s = scenes["step-too-large"]
+    E.write_mp4(s, tmp_path / "a.mp4")
+    n, secs = imageio_ffmpeg.count_frames_and_secs(str(tmp_path / "a.mp4"))
+    assert n == s.traj.n_frames
+    assert secs == pytest.approx(s.traj.n_frames * G.FRAME_MS / 1000, abs=0.1)
+    probe = subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-i", str(tmp_path / "a.mp4")],
+                           capture_output=True, text=True)
+    assert "h264" in probe.stderr and f"{E.VIDEO_PX}x{E.VIDEO_PX}" in probe.stderr
+
+
+def test_html_embeds_plotly_and_fetches_nothing(scenes, tmp_path):
+    E.export(scenes["step-too-large"], "html", tmp_path / "a.html")
+    html = (tmp_path / "a.html").read_text()
+    assert "Plotly.newPlot" in html and len(html) > 3_000_000          # plotly.js itself is inside
+    assert not re.search(r"<script[^>]+src\s*=\s*[\"']?https?:", html, re.I)
+    tail = html[html.rindex("Plotly.newPlot"):]
+    assert "Plotly.animate(" not in tail and "addFrames" in tail         # frames in, not auto-playing
+
+
+def test_npz_and_csv_hold_the_trajectory(scenes, tmp_path):
+    s = scenes["step-too-large"]
+    E.export(s, "npz", tmp_path / "a.npz")
+    E.export(s, "csv", tmp_path / "a.csv")
+    z = np.load(tmp_path / "a.npz")
+    np.testing.assert_array_equal(z["positions"], s.traj.positions.astype(np.float32))
+    assert json.loads(str(z["meta"]))["preset"] == "step-too-large"
+    rows = np.loadtxt(tmp_path / "a.csv", delimiter=",", skiprows=1)
+    header = (tmp_path / "a.csv").read_text().split("\n", 1)[0]
+    assert header == "frame,step,level,particle,x,y"
+    assert len(rows) == s.traj.n_frames * 120
+    last = rows[rows[:, 0] == s.traj.n_frames - 1]
+    np.testing.assert_allclose(last[:, 4:6], s.traj.positions[-1], rtol=1e-6, atol=1e-6)
+
+
+def test_kinetic_csv_has_velocities(tmp_path):
+    s = E.scene_trajectory(density="eight-gaussians", sampler="underdamped", particles=30, frames=10)
+    assert (E.csv_bytes(s.traj).split(b"\n", 1)[0]) == b"frame,step,level,particle,x,y,vx,vy"
+
+
+def test_cli_export_matches_the_engine_for_the_same_seed(tmp_path):
+    out = tmp_path / "c.npz"
+    r = cli("export", "--preset", "why-annealing", "--format", "npz", "--out", str(out), "--seed", "3",
+            "--particles", "120", "--frames", "20")
+    assert r.returncode == 0, r.stderr
+    summary = json.loads(r.stdout)
+    assert summary["format"] == "npz" and summary["bytes"] == out.stat().st_size and summary["particles"] == 120
+    s = E.scene_trajectory("why-annealing", seed=3, **SMALL)
+    np.testing.assert_array_equal(np.load(out)["positions"], s.traj.positions.astype(np.float32))
+    assert s.sampler == "langevin"                      # a Compare preset exports its first sampler
+
+
+def test_engine_matches_the_app_compare_page_runner():
+    """scene_trajectory for a Compare preset == the Compare page's run of that sampler."""
+    from explorer import presets as P
+    values = P.scene("why-annealing")
+    s = E.scene_trajectory("why-annealing")
+    model = E.target_density(values)
+    opts = {"langevin": P.sampler_options("langevin", model, {"eps": 0.0, "steps": 0})}
+    ref = P.lockstep(model, ["langevin", "annealed"], particles=1000, seed=0, init="uniform", frames=200,
+                     box=model.box, options=opts)["langevin"]
+    np.testing.assert_array_equal(s.traj.positions, ref.positions)
+
+
+def test_cli_presets_lists_every_preset():
+    from explorer import presets as P
+    r = cli("presets")
+    assert r.returncode == 0
+    got = json.loads(r.stdout)
+    assert [p["name"] for p in got] == list(P.PRESETS)
+    assert all({"name", "title", "page", "settings"} <= set(p) for p in got)
+
+
+def test_bad_preset_and_unwritable_path_exit_2(tmp_path):
+    r = cli("export", "--preset", "no-such", "--format", "gif", "--out", str(tmp_path / "a.gif"))
+    assert r.returncode == 2 and "unknown preset 'no-such'" in r.stderr and r.stderr.count("\n") == 1
+    r = cli("export", "--preset", "kinetic", "--format", "gif", "--out", str(tmp_path / "nope" / "a.gif"))
+    assert r.returncode == 2 and "cannot write" in r.stderr and r.stderr.count("\n") == 1
+    assert not r.stdout
+
+
+def test_all_presets_into_a_folder(tmp_path):
+    r = cli("export", "--all-presets", "--format", "npz", "--out-dir", str(tmp_path), "--particles", "50",
+            "--frames", "10")
+    assert r.returncode == 0, r.stderr
+    from explorer import presets as P
+    assert sorted(os.listdir(tmp_path)) == sorted(f"{n}.npz" for n in P.PRESETS)
+
+
+def _download(at, label):
+    """The bytes behind an AppTest download button (AppTest keeps them in memory)."""
+    import gc
+    from streamlit.runtime.media_file_manager import MediaFileManager
+    url = next(b.proto.url for b in at.get("download_button") if label in b.proto.label)
+    fid = url.rsplit("/", 1)[-1].split(".")[0]
+    for mgr in (o for o in gc.get_objects() if isinstance(o, MediaFileManager)):
+        f = getattr(mgr._storage, "_files_by_id", {}).get(fid)
+        if f is not None:
+            return f.content
+    raise AssertionError(f"no media file behind {url}")
+
+
+def test_the_app_download_holds_the_same_trajectory():
+    """The Sample page's NPZ download (a preset opened by its link) == scene_trajectory
+    == the CLI's export, for the same preset and seed."""
+    from streamlit.runtime.pages_manager import PagesManager
+    from streamlit.testing.v1 import AppTest
+    from explorer import presets as P
+    init = PagesManager.__init__
+
+    def patched(self, *a, **kw):          # as tests/test_app.py: reruns go through app.py
+        init(self, *a, **kw)
+        PagesManager.uses_pages_directory = False
+
+    PagesManager.__init__ = patched
+    try:
+        at = AppTest.from_file(os.path.join(ROOT, "app.py"), default_timeout=180)
+        for k, v in P.query("step-too-large").items():
+            at.query_params[k] = v
+        at.switch_page("pages/sample.py")
+        at.run()
+        assert not at.exception
+        labels = [b.proto.label for b in at.get("download_button")]
+        assert [x.split()[-1] for x in labels] == ["HTML", "NPZ", "CSV"]
+        assert [b.label for b in at.button if b.label.startswith("Make")] == ["Make GIF", "Make MP4"]
+        app_npz = np.load(io.BytesIO(_download(at, "NPZ")))
+        html = _download(at, "HTML")
+    finally:
+        PagesManager.__init__ = init
+    s = E.scene_trajectory("step-too-large")
+    np.testing.assert_array_equal(app_npz["positions"], s.traj.positions.astype(np.float32))
+    assert b"Plotly.newPlot" in html
+
+
+def test_presentation_mode_from_the_link():
+    from streamlit.runtime.pages_manager import PagesManager
+    from streamlit.testing.v1 import AppTest
+    init = PagesManager.__init__
+
+    def patched(self, *a, **kw):
+        init(self, *a, **kw)
+        PagesManager.uses_pages_directory = False
+
+    PagesManager.__init__ = patched
+    try:
+        at = AppTest.from_file(os.path.join(ROOT, "app.py"), default_timeout=180)
+        at.query_params["present"] = "true"
+        at.query_params["particles"] = "100"
+        at.switch_page("pages/sample.py")
+        at.run()
+        assert not at.exception
+        assert at.session_state["present"] is True
+        assert any("st-key-widget_rows" in h.proto.body for h in at.get("html"))
+        assert at.query_params.get("present") in ("true", ["true"])
+        at.button(key="leave_present").click().run()
+        assert at.session_state["present"] is False
+    finally:
+        PagesManager.__init__ = init
