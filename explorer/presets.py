@@ -160,15 +160,20 @@ def query(name: str, full: bool = False) -> dict:
     for k, v in values.items():
         if not full and k != "target" and v == base[k]:
             continue
-        if isinstance(v, bool):
-            out[k] = "true" if v else "false"
-        elif isinstance(v, (list, tuple)):
-            out[k] = [str(x) for x in v]
-        elif isinstance(v, float) and v.is_integer():
-            out[k] = str(int(v))
-        else:
-            out[k] = str(v)
+        out[k] = url_value(v)
     return out
+
+
+def url_value(v):
+    """A setting as URL text: true/false, a list of strings (a repeated parameter),
+    whole floats without '.0'."""
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, (list, tuple)):
+        return [str(x) for x in v]
+    if isinstance(v, float) and v.is_integer():
+        return str(int(v))
+    return str(v)
 
 
 def sampler_options(sampler: str, model, s: dict) -> dict:

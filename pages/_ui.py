@@ -163,14 +163,7 @@ def write_url(page: str, extra: dict | None = None):
         v = st.session_state[k]
         if k != "target" and v == ALL_DEFAULTS[k]:
             continue
-        if isinstance(v, bool):
-            new[k] = "true" if v else "false"
-        elif isinstance(v, (list, tuple)):
-            new[k] = [str(x) for x in v]
-        elif isinstance(v, float) and v.is_integer():
-            new[k] = str(int(v))
-        else:
-            new[k] = str(v)
+        new[k] = P.url_value(v)
     if st.session_state.get("present"):
         new["present"] = "true"
     if target_name == "gmm":
