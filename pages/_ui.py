@@ -484,16 +484,18 @@ def run_many(mkey: str, _model, _density, samplers: tuple, settings_json: str, p
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def sample_figures(mkey: str, _model, _density, sampler: str, settings_json: str, particles: int, seed: int,
-                   init: str, frames: int, trails: bool, arrows: bool):
+                   init: str, frames: int, trails: bool, arrows: bool, height: int = 760):
     """Everything the Sample page shows, built once per real input (so a rerun hands
-    the browser the identical animation and it keeps playing)."""
+    the browser the identical animation and it keeps playing). ``height`` is the
+    animation's (presentation mode asks for a taller one)."""
     runs = run_many(mkey, _model, _density, (sampler,), settings_json, particles, seed, init, frames)
     r = runs[sampler]
     traj, ev = r["traj"], r["eval"]
     box = _density.box
     bg, field, lf = E.scene_parts(_model, _density, sampler, traj, arrows)
     title = SAMPLER_LABELS[sampler]
-    anim = G.animation_figure(traj, box, density=bg, field=field, level_fields=lf, trails=trails, title=title)
+    anim = G.animation_figure(traj, box, density=bg, field=field, level_fields=lf, trails=trails, title=title,
+                              height=height)
     final = None
     if "reference" in ev:
         ok = np.isfinite(traj.samples).all(1)
@@ -569,6 +571,8 @@ def download_row(stem: str, args: tuple):
             st.session_state[f"_export_{fmt}"] = (args[0:1] + args[3:], data)
             st.rerun()
 
+
+PRESENT_HEIGHT = 940      # px: fits a 1080p projector window, plot area ~ 680 px (760 otherwise)
 
 PRESENT_CSS = """
 <style>

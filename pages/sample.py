@@ -82,8 +82,9 @@ mkey = _ui.model_key(t, source)
 steps_hint = f"{particles:,} particles"
 try:
     with st.spinner(f"Running {_ui.SAMPLER_LABELS[sampler]} with {steps_hint}…"):
+        tall = _ui.PRESENT_HEIGHT if st.session_state.get("present") else 760
         anim, final, modes, runs = _ui.sample_figures(mkey, model, t.density, sampler, settings, int(particles),
-                                                      int(seed), init, int(frames), bool(trails), bool(arrows))
+                                                      int(seed), init, int(frames), bool(trails), bool(arrows), tall)
 except ValueError as e:
     st.error(f"{e}")
     st.stop()

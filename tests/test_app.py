@@ -572,3 +572,12 @@ def test_train_settings_come_from_a_link_and_go_back_into_the_url():
     assert url(at, "tr_width") == "64" and url(at, "tr_objective") == "hsm"
     bad = app("train", {"tr_steps": "12345"})
     assert any("tr_steps" in e.value for e in bad.error) and bad.session_state["tr_steps"] == 4000
+
+
+def test_presentation_mode_enlarges_the_animation():
+    from pages import _ui
+    normal = animated(charts(app("sample", {"particles": "100"})))[0]
+    present = app("sample", {"particles": "100", "present": "true"})
+    ok(present)
+    big = animated(charts(present))[0]
+    assert big["layout"]["height"] == _ui.PRESENT_HEIGHT > normal["layout"]["height"]
