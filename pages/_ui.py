@@ -23,6 +23,7 @@ score source "learned" (``learned()`` below); until then it is shown greyed out.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import math
 import pickle
@@ -546,6 +547,22 @@ def export_bytes(fmt: str, mkey: str, _model, _density, sampler: str, settings_j
             return fh.read()
     finally:
         os.unlink(path)
+
+
+def compare_export(fmt: str, fig, runs: dict) -> bytes:
+    """The Compare page's animation as self-contained HTML, or all its runs as one NPZ
+    (arrays prefixed by the sampler's name)."""
+    if fmt == "html":
+        return E.html_bytes(fig)
+    arrays = {}
+    for name, r in runs.items():
+        tr = r["traj"]
+        arrays.update({f"{name}_positions": tr.positions, f"{name}_steps": tr.steps, f"{name}_levels": tr.levels})
+        if tr.velocities is not None:
+            arrays[f"{name}_velocities"] = tr.velocities
+    buf = io.BytesIO()
+    np.savez_compressed(buf, **arrays)
+    return buf.getvalue()
 
 
 MIME = {"html": "text/html", "gif": "image/gif", "mp4": "video/mp4", "npz": "application/octet-stream",

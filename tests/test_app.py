@@ -6,6 +6,7 @@ AppTest cannot press Plotly's Play: tests/test_browser.py does that in Chromium.
 from __future__ import annotations
 
 import base64
+import io
 import json
 import os
 
@@ -581,3 +582,15 @@ def test_presentation_mode_enlarges_the_animation():
     ok(present)
     big = animated(charts(present))[0]
     assert big["layout"]["height"] == _ui.PRESENT_HEIGHT > normal["layout"]["height"]
+
+
+def test_compare_page_offers_html_and_npz_of_its_runs():
+    at = app("compare", {"c_particles": "100"})
+    ok(at)
+    labels = [b.proto.label for b in at.get("download_button")]
+    assert "⬇ HTML" in labels and "⬇ NPZ" in labels
+    from pages import _ui
+    runs = {k: {"traj": v} for k, v in P.lockstep(__import__("explorer").get_density("eight-gaussians"),
+                                                     ["langevin", "cld"], particles=20, frames=5).items()}
+    z = np.load(io.BytesIO(_ui.compare_export("npz", None, runs)))
+    assert z["langevin_positions"].shape[1:] == (20, 2) and "cld_velocities" in z
