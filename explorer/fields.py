@@ -140,19 +140,6 @@ def level_fields(model, box, sigmas, n: int = 17) -> list[FieldGrid]:
     return [field_grid(model, box, n, float(s)) for s in sigmas]
 
 
-def sample_density(draws: np.ndarray, box, n: int = 60) -> DensityGrid:
-    """A normalised 2D histogram of draws on an n x n grid (a picture of sample-only
-    data where there is no density): same shape as ``density_grid``."""
-    x0, x1, y0, y1 = (float(b) for b in box)
-    h, xe, ye = np.histogram2d(draws[:, 0], draws[:, 1], bins=n, range=[[x0, x1], [y0, y1]], density=True)
-    xs, ys = 0.5 * (xe[1:] + xe[:-1]), 0.5 * (ye[1:] + ye[:-1])
-    z = h.T
-    with np.errstate(divide="ignore"):
-        logz = np.log(z)
-    return DensityGrid(xs.astype(np.float32), ys.astype(np.float32), z.astype(np.float32),
-                       np.maximum(logz, -1e30).astype(np.float32), 0.0)
-
-
 def relative_fisher(model, reference, points: torch.Tensor, sigma: float = 0.0) -> float:
     """E|s_model - s_ref|^2 / E|s_ref|^2 over ``points`` at noise level sigma (NaN
     scores of the model are left out): how far a KDE or a network is from the truth."""

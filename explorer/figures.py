@@ -168,13 +168,6 @@ def _layout(fig, *, height, title=None, top=70, bottom=60):
     return fig
 
 
-def field_figure(dg: DensityGrid | None, fg: FieldGrid | None, box, *, title=None, normalise=True, colour=False,
-                 log=False, samples=None, height=640) -> go.Figure:
-    """One panel: the density heatmap, the score arrows and optional points on top."""
-    return panels_figure([dict(density=dg, field=fg, samples=samples, title=title)], box, normalise=normalise,
-                         colour=colour, log=log, height=height)
-
-
 def panels_figure(panels, box, *, normalise=True, colour=False, log=False, height=640) -> go.Figure:
     """Side-by-side panels sharing axes ranges. Each panel is a dict with ``density``
     (DensityGrid or None), ``field`` (FieldGrid or None), ``samples`` ((n, 2) or None)
