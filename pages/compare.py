@@ -6,7 +6,7 @@ import streamlit as st
 
 from explorer.simulate import INITS
 from explorer import presets as P
-from pages import _ui
+from pages import _downloads, _ui
 
 KEEP = _ui.KEEP
 DF = P.PAGE_DEFAULTS["compare"]
@@ -63,10 +63,10 @@ _ui.show_chart(fig, key="compare_anim")
 with st.container(key="downloads"):            # hidden in presentation mode
     d1, d2, _ = st.columns([1, 1, 4])
     stem = f"{t.name}-compare-seed{int(seed)}"
-    d1.download_button("⬇ HTML", _ui.compare_export("html", fig, runs), file_name=f"{stem}.html",
+    d1.download_button("⬇ HTML", _downloads.compare_export("html", fig, runs), file_name=f"{stem}.html",
                        mime="text/html", key="cmp_dl_html", on_click="ignore", width="stretch",
                        help="this animation, plays offline (plotly.js embedded)")
-    d2.download_button("⬇ NPZ", _ui.compare_export("npz", fig, runs), file_name=f"{stem}.npz",
+    d2.download_button("⬇ NPZ", _downloads.compare_export("npz", fig, runs), file_name=f"{stem}.npz",
                        mime="application/octet-stream", key="cmp_dl_npz", on_click="ignore", width="stretch",
                        help="every sampler's trajectory: <sampler>_positions (frames, particles, 2), _steps, _levels")
 st.caption("One timeline: each panel shows the same fraction of its own run (runs take different numbers of "

@@ -6,7 +6,7 @@ import streamlit as st
 
 from explorer.simulate import INITS, defaults
 from explorer import presets as P
-from pages import _ui
+from pages import _downloads, _ui
 
 KEEP = _ui.KEEP
 DF = P.PAGE_DEFAULTS["sample"]
@@ -124,6 +124,6 @@ st.caption(f"Energy distance to 2,000 exact draws beside its noise floor (the sa
 
 with st.container(key="downloads"):      # the current animation as files (explorer/export.py)
     st.markdown("**Take it to the lecture hall** — the animation above as a file that plays offline, or the raw run:")
-    _ui.download_row(f"{t.name}-{sampler}-seed{int(seed)}",
+    _downloads.download_row(f"{t.name}-{sampler}-seed{int(seed)}",
                      (mkey, model, t.density, sampler, settings, int(particles), int(seed), init, int(frames),
                       bool(trails), bool(arrows)))

@@ -589,8 +589,8 @@ def test_compare_page_offers_html_and_npz_of_its_runs():
     ok(at)
     labels = [b.proto.label for b in at.get("download_button")]
     assert "⬇ HTML" in labels and "⬇ NPZ" in labels
-    from pages import _ui
+    from pages import _downloads
     runs = {k: {"traj": v} for k, v in P.lockstep(__import__("explorer").get_density("eight-gaussians"),
                                                      ["langevin", "cld"], particles=20, frames=5).items()}
-    z = np.load(io.BytesIO(_ui.compare_export("npz", None, runs)))
+    z = np.load(io.BytesIO(_downloads.compare_export("npz", None, runs)))
     assert z["langevin_positions"].shape[1:] == (20, 2) and "cld_velocities" in z
