@@ -99,12 +99,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("presets", help="list the lesson presets (name, title, page, settings) as JSON")
 
-    e = sub.add_parser("export", help="export a Sample-page animation to html, gif, mp4, npz or csv",
-                       description="Export the trajectory the app's Sample page shows for a preset (or a "
-                                   "density + sampler) as a self-contained HTML animation, GIF, MP4, NPZ or CSV. "
-                                   "Presets of the Compare page export their FIRST sampler's trajectory (with the "
-                                   "Compare page's particles, seed and init); presets of the Density and Train "
-                                   "pages export the Sample page's default sampler on their target.")
+    e = sub.add_parser("export", help="export a Sample- or Compare-page animation to html, gif, mp4, npz or csv",
+                       description="Export what the app shows for a preset (or a density + sampler) as a "
+                                   "self-contained HTML animation, GIF, MP4, NPZ or CSV. Presets of the Compare "
+                                   "page export ALL their samplers side by side, from the same particles and seed: "
+                                   "HTML the Compare page's figure, GIF/MP4 one panel per sampler on one timeline, "
+                                   "NPZ every run (<sampler>_positions, ...), CSV every run with a sampler column. "
+                                   "Presets of the Density and Train pages export the Sample page's default "
+                                   "sampler on their target.")
     src = e.add_mutually_exclusive_group(required=True)
     src.add_argument("--preset", help="a lesson preset name (see `presets`)")
     src.add_argument("--density", help="a built-in density name (see `densities`), with --sampler")

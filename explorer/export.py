@@ -1,30 +1,28 @@
-"""Take it to the lecture hall: a Sample-page scene as files that play with no network.
+"""Take it to the lecture hall: a Sample- or Compare-page scene as files that play
+with no network.
 
-* ``scene_trajectory(preset or density/sampler/score/options, seed)`` computes the
-  trajectory the app's Sample page computes for the same settings (the same target
-  construction, ``presets.sampler_options`` and ``presets.lockstep``), so a file
-  exported here and the app's download hold the same positions.
-* ``write_html``: the app's Plotly animation (``figures.animation_figure``) with
-  plotly.js embedded, Play/Pause and the slider inside; no script is fetched.
-* ``write_gif`` / ``write_mp4``: the same scene drawn with matplotlib in the same style
-  (the constants of ``explorer.figures``: Viridis density image, white arrows with a
-  dark rim, red-orange particles, white fading trails, FONT), one frame per recorded
-  frame at ``figures.FRAME_MS``. The static layer (density, fixed arrows, axes) is
-  drawn once and blitted; each frame redraws only the particles, trails and label,
-  then goes to Pillow (GIF) or imageio-ffmpeg's bundled ffmpeg (MP4, H.264).
-* ``write_npz`` / ``write_csv``: the raw trajectory.
+* ``scene_trajectory(preset or density/sampler/score/options, seed)`` computes what the
+  app computes for the same settings (the same target construction,
+  ``presets.sampler_options`` and ``presets.lockstep``), so a file exported here and
+  the app's download hold the same positions: a ``Scene`` (one run, the Sample page)
+  or, for a Compare preset, a ``CompareScene`` (every sampler of the preset from the
+  same particles and seed, the Compare page).
+* HTML: the app's Plotly animation (``figures.animation_figure``, or
+  ``figures.compare_figure`` for several samplers) with plotly.js embedded,
+  Play/Pause and the slider inside; no script is fetched.
+* GIF / MP4: the same scene drawn with matplotlib in the same style
+  (``explorer.frames``), one frame per recorded (timeline) frame at
+  ``figures.FRAME_MS``, to Pillow (GIF) or imageio-ffmpeg's bundled ffmpeg (MP4, H.264).
+* NPZ / CSV: the raw runs (a Compare scene: every run, CSV with a ``sampler`` column).
 
-Presets on the Compare page export the trajectory of their *first* sampler (the
-Compare page's settings: its particles, seed, init, eps and steps); presets of the
-Density and Train pages export the Sample page's defaults on the preset's target.
-No Streamlit here. ``python -m explorer.export --bench`` prints timings.
+Presets of the Density and Train pages export the Sample page's defaults on the
+preset's target. No Streamlit here. ``python -m explorer.export --bench`` prints
+timings (``--compare``: a three-panel Compare scene).
 """
 from __future__ import annotations
 
-import csv
 import io
 import json
-import math
 import os
 import sys
 import time
@@ -37,13 +35,13 @@ from . import densities as D
 from . import fields as F
 from . import figures as G
 from . import presets as P
+from .frames import PANEL_PX, VIDEO_PX, FrameRenderer, Panel
 from .kde import KDE
 from .samplers import Trajectory
 from .simulate import score_source
 
 FORMATS = ("html", "gif", "mp4", "npz", "csv")
 DATASETS = ("moons", "circles", "swiss-roll")
-VIDEO_PX = 720          # GIF/MP4 frame side in pixels (a multiple of 16 for H.264)
 LABELS = {"langevin": "Langevin (ULA)", "mala": "MALA", "annealed": "annealed Langevin",
           "underdamped": "underdamped (BAOAB)", "cld": "CLD (SSCS)", "cld-ode": "CLD probability-flow ODE"}
 
@@ -63,6 +61,38 @@ class Scene:
     level_fields: list | None = None
     trails: bool = True
     meta: dict = _field(default_factory=dict)
+
+    @property
+    def n_frames(self) -> int:
+        return self.traj.n_frames
+
+
+@dataclass
+class CompareScene:
+    """A computed Compare-page scene: several samplers from the same particles and seed
+    (``presets.lockstep``), one panel each over the same density, one timeline."""
+    name: str
+    seed: int
+    settings: dict
+    runs: dict                      # sampler -> Trajectory, in the page's order
+    box: tuple
+    density_grid: F.DensityGrid | None = None
+    trails: bool = False            # the app's Compare animation (figures.compare_figure) draws none
+    meta: dict = _field(default_factory=dict)
+
+    @property
+    def n_frames(self) -> int:      # the timeline: the longest run's frames
+        return max(t.n_frames for t in self.runs.values())
+
+    def trajs(self) -> dict:
+        """The runs by panel title (the app's sampler labels)."""
+        return {LABELS.get(k, k): t for k, t in self.runs.items()}
+
+    def notes(self) -> dict:
+        """Panel title -> what the title adds, as the Compare page says it."""
+        return {LABELS.get(k, k): ("own prior start" if t.params.get("start") == "own prior" else
+                                   (f"diverged at step {t.diverged_at}" if t.diverged_at is not None else ""))
+                for k, t in self.runs.items()}
 
 
 # ----- the target and the score, as the app builds them ------------------------------
@@ -103,18 +133,24 @@ def score_model(density, score: str, values: dict):
     return score_source(density, "kde", kde_points=int(v["kde_n"]), seed=0, **kw)
 
 
+def background(model, density):
+    """The density drawn under the particles: the target's own, else the KDE's (data
+    sets), on a 120 x 120 grid; None where neither has one."""
+    src = density if F.has_density(density) else (model if F.has_density(model) else None)
+    if src is None:
+        return None
+    try:
+        return F.density_grid(src, density.box, 120, 0.0)
+    except ValueError:
+        return None
+
+
 def scene_parts(model, density, sampler: str, traj: Trajectory, arrows: bool = True):
     """(density grid, field, level fields) drawn under a run, as the Sample page draws
-    them: the target's density (else the KDE's), 17 x 17 arrows, for annealed Langevin
-    one field per noise level."""
+    them: ``background``, 17 x 17 arrows, for annealed Langevin one field per noise
+    level."""
     box = density.box
-    src = density if F.has_density(density) else (model if F.has_density(model) else None)
-    dg = None
-    if src is not None:
-        try:
-            dg = F.density_grid(src, box, 120, 0.0)
-        except ValueError:
-            dg = None
+    dg = background(model, density)
     fg = lf = None
     if arrows:
         try:
@@ -128,15 +164,17 @@ def scene_parts(model, density, sampler: str, traj: Trajectory, arrows: bool = T
 
 
 def run_settings(values: dict, page: str = "sample") -> dict:
-    """(sampler, settings for sampler_options, particles, seed, init, frames) of a page."""
+    """(samplers, settings for sampler_options, particles, seed, init, frames, score,
+    trails, arrows) of a page; the Compare page runs several samplers and, like
+    ``figures.compare_figure``, draws neither trails nor arrows."""
     if page == "compare":
-        return dict(sampler=values["cmp"][0], settings={"eps": values["c_eps"], "steps": values["c_steps"]},
+        return dict(samplers=list(values["cmp"]), settings={"eps": values["c_eps"], "steps": values["c_steps"]},
                     particles=int(values["c_particles"]), seed=int(values["c_seed"]), init=values["c_init"],
-                    frames=int(values["c_frames"]), score=values["c_score"], trails=True, arrows=True)
+                    frames=int(values["c_frames"]), score=values["c_score"], trails=False, arrows=False)
     s = {k: values[k] for k in ("eps", "a_eps", "h", "steps", "levels", "per_level", "sig_max", "sig_min",
                                 "mass", "friction", "cld_mass", "cld_friction")}
-    return dict(sampler=values["sampler"], settings=s, particles=int(values["particles"]), seed=int(values["seed"]),
-                init=values["init"], frames=int(values["frames"]), score=values["score"],
+    return dict(samplers=[values["sampler"]], settings=s, particles=int(values["particles"]),
+                seed=int(values["seed"]), init=values["init"], frames=int(values["frames"]), score=values["score"],
                 trails=bool(values["trails"]), arrows=bool(values["field"]))
 
 
@@ -173,31 +211,38 @@ def scene_values(preset: str | None = None, *, density: str | None = None, sampl
 
 def scene_trajectory(preset: str | None = None, *, density: str | None = None, sampler: str | None = None,
                      score: str | None = None, seed: int | None = None, particles: int | None = None,
-                     frames: int | None = None, parts: bool = True) -> Scene:
-    """The trajectory the app shows for these settings (same seed -> same positions).
+                     frames: int | None = None, parts: bool = True) -> Scene | CompareScene:
+    """What the app shows for these settings (same seed -> same positions).
 
-    ``preset``: a lesson preset name (``presets.PRESETS``); else ``density`` (a built-in
-    name) with ``sampler`` and ``score`` on the Sample page's defaults. ``seed``,
-    ``particles``, ``frames`` override the scene's. ``parts``: also compute the density
-    grid and the arrows drawn under it."""
+    ``preset``: a lesson preset name (``presets.PRESETS``); a Compare preset gives a
+    ``CompareScene`` of all its samplers (``sampler`` picks one of them: a ``Scene``);
+    else ``density`` (a built-in name) with ``sampler`` and ``score`` on the Sample
+    page's defaults. ``seed``, ``particles``, ``frames`` override the scene's.
+    ``parts``: also compute the density grid and the arrows drawn under it."""
     values, page = scene_values(preset, density=density, sampler=sampler, score=score, seed=seed,
                                 particles=particles, frames=frames)
     r = run_settings(values, page)
     dens = target_density(values)
     model = score_model(dens, r["score"], values)
-    opts = {r["sampler"]: P.sampler_options(r["sampler"], model, r["settings"])}
-    traj = P.lockstep(model, [r["sampler"]], particles=r["particles"], seed=r["seed"], init=r["init"],
-                      frames=r["frames"], box=dens.box, options=opts)[r["sampler"]]
+    opts = {name: P.sampler_options(name, model, r["settings"]) for name in r["samplers"]}
+    runs = P.lockstep(model, r["samplers"], particles=r["particles"], seed=r["seed"], init=r["init"],
+                      frames=r["frames"], box=dens.box, options=opts)
+    meta = {"preset": preset, "page": page, "target": values["target"], "score": r["score"],
+            "samplers": r["samplers"], "seed": r["seed"], "particles": r["particles"], "init": r["init"],
+            "frames_requested": r["frames"]}
+    if len(runs) > 1:
+        return CompareScene(name=preset or f"{dens.name}-compare", seed=r["seed"], settings=values, runs=runs,
+                            box=tuple(dens.box), density_grid=background(model, dens) if parts else None,
+                            trails=r["trails"], meta=meta)
+    name, traj = next(iter(runs.items()))
+    trails, arrows = (True, True) if page == "compare" else (r["trails"], r["arrows"])   # as the Sample page
     dg = fg = lf = None
     if parts:
-        dg, fg, lf = scene_parts(model, dens, r["sampler"], traj, r["arrows"])
-    name = preset or f"{dens.name}-{r['sampler']}"
-    title = LABELS.get(r["sampler"], r["sampler"])
-    meta = {"preset": preset, "page": page, "target": values["target"], "score": r["score"],
-            "sampler": r["sampler"], "seed": r["seed"], "particles": r["particles"], "init": r["init"],
-            "frames_requested": r["frames"]}
-    return Scene(name=name, title=title, sampler=r["sampler"], seed=r["seed"], settings=values, traj=traj,
-                 box=tuple(dens.box), density_grid=dg, field=fg, level_fields=lf, trails=r["trails"], meta=meta)
+        dg, fg, lf = scene_parts(model, dens, name, traj, arrows)
+    meta["sampler"] = name
+    return Scene(name=preset or f"{dens.name}-{name}", title=LABELS.get(name, name), sampler=name, seed=r["seed"],
+                 settings=values, traj=traj, box=tuple(dens.box), density_grid=dg, field=fg, level_fields=lf,
+                 trails=trails, meta=meta)
 
 
 # ----- writers ----------------------------------------------------------------------
@@ -208,8 +253,11 @@ def _open(path, mode="wb"):
     return open(path, mode)
 
 
-def figure(scene: Scene):
-    """The app's Plotly animation of the scene."""
+def figure(scene: Scene | CompareScene):
+    """The app's Plotly animation of the scene (the Sample page's, or the Compare page's
+    for several samplers)."""
+    if isinstance(scene, CompareScene):
+        return G.compare_figure(scene.trajs(), scene.box, density=scene.density_grid, notes=scene.notes())
     return G.animation_figure(scene.traj, scene.box, density=scene.density_grid, field=scene.field,
                               level_fields=scene.level_fields, trails=scene.trails, title=scene.title)
 
@@ -232,132 +280,122 @@ def npz_bytes(traj: Trajectory, meta: dict | None = None) -> bytes:
     return buf.getvalue()
 
 
-def csv_bytes(traj: Trajectory) -> bytes:
-    """Long format: one row per frame and particle: frame, step, level, particle, x, y
-    (and vx, vy for kinetic samplers)."""
+def compare_npz_bytes(runs: dict, meta: dict | None = None) -> bytes:
+    """Several runs in one NPZ, arrays prefixed by the sampler's name:
+    ``<sampler>_positions`` (frames, N, 2), ``_steps``, ``_levels`` (``_velocities``
+    for kinetic samplers); ``samplers`` in the page's order and ``meta`` (JSON)."""
+    arrays = {"samplers": np.array(list(runs)), "meta": np.array(json.dumps(meta or {}, default=str))}
+    for name, tr in runs.items():
+        arrays.update({f"{name}_positions": tr.positions.astype(np.float32), f"{name}_steps": np.asarray(tr.steps),
+                       f"{name}_levels": np.asarray(tr.levels, dtype=np.float64)})
+        if tr.velocities is not None:
+            arrays[f"{name}_velocities"] = tr.velocities.astype(np.float32)
+    buf = io.BytesIO()
+    np.savez_compressed(buf, **arrays)
+    return buf.getvalue()
+
+
+def _csv_rows(buf, traj: Trajectory, sampler: str | None = None, velocities: bool = False):
+    """One run's rows (frame, step, level, particle, x, y[, vx, vy]) into ``buf``;
+    ``sampler`` leads each row; ``velocities``: vx, vy columns (nan where the run has none)."""
     pos = traj.positions
     nf, n = pos.shape[:2]
     fr = np.repeat(np.arange(nf), n)
     cols = [fr, np.asarray(traj.steps)[fr], np.asarray(traj.levels, dtype=np.float64)[fr], np.tile(np.arange(n), nf),
             pos[..., 0].ravel(), pos[..., 1].ravel()]
-    header = ["frame", "step", "level", "particle", "x", "y"]
     fmts = ["%d", "%d", "%.6g", "%d", "%.7g", "%.7g"]
-    if traj.velocities is not None:
-        cols += [traj.velocities[..., 0].ravel(), traj.velocities[..., 1].ravel()]
-        header += ["vx", "vy"]
+    if velocities:
+        vel = traj.velocities if traj.velocities is not None else np.full(pos.shape, np.nan)
+        cols += [vel[..., 0].ravel(), vel[..., 1].ravel()]
         fmts += ["%.7g", "%.7g"]
+    fmt = ",".join(fmts) if sampler is None else f"{sampler}," + ",".join(fmts)   # a str fmt formats the whole row
+    np.savetxt(buf, np.column_stack(cols), fmt=fmt)
+
+
+CSV_HEADER = "frame,step,level,particle,x,y"
+
+
+def csv_bytes(traj: Trajectory) -> bytes:
+    """Long format: one row per frame and particle: frame, step, level, particle, x, y
+    (and vx, vy for kinetic samplers)."""
+    kinetic = traj.velocities is not None
     buf = io.StringIO()
-    np.savetxt(buf, np.column_stack(cols), fmt=fmts, delimiter=",", header=",".join(header), comments="")
+    buf.write(CSV_HEADER + (",vx,vy" if kinetic else "") + "\n")
+    _csv_rows(buf, traj, velocities=kinetic)
     return buf.getvalue().encode()
 
 
-# ----- matplotlib frames -------------------------------------------------------------
-class FrameRenderer:
-    """Draws a scene frame by frame with matplotlib (Agg) in the figures' style; the
-    static layer is rendered once and restored before each frame (blitting)."""
-
-    def __init__(self, traj: Trajectory, box, *, density=None, field=None, level_fields=None, trails=True,
-                 title=None, px: int = VIDEO_PX, dpi: int = 100):
-        import matplotlib
-        matplotlib.use("Agg", force=False)
-        from matplotlib.figure import Figure
-        from matplotlib.backends.backend_agg import FigureCanvasAgg
-        import matplotlib.patheffects as pe
-
-        self.traj = traj
-        pos = traj.positions
-        nf, n = pos.shape[:2]
-        self.k = G.drawn_count(n, nf, 1)
-        self.pos = G.f32(pos[:, :self.k])
-        x0, x1, y0, y1 = box
-        fig = Figure(figsize=(px / dpi, px / dpi), dpi=dpi, facecolor="white")
-        self.canvas = FigureCanvasAgg(fig)
-        ax = fig.add_axes([0.11, 0.09, 0.86, 0.82])
-        ax.set_xlim(x0, x1)
-        ax.set_ylim(y0, y1)
-        ax.set_aspect("equal", adjustable="box")
-        fs = G.FONT * 0.75          # Plotly's px -> points at 100 dpi (1 pt = 1/72 in)
-        ax.tick_params(labelsize=fs)
-        ax.set_xlabel("x₁", fontsize=fs)
-        ax.set_ylabel("x₂", fontsize=fs)
-        sub = f"{self.k:,} of {n:,} particles drawn" if self.k < n else f"{n:,} particles"
-        fig.suptitle(f"{title or traj.sampler} · {sub}", x=0.02, ha="left", fontsize=G.TITLE_FONT * 0.75,
-                     fontweight="bold")
-        if density is not None:
-            dx = (density.box[1] - density.box[0]) / max(len(density.x) - 1, 1)
-            dy = (density.box[3] - density.box[2]) / max(len(density.y) - 1, 1)
-            ax.imshow(G.density_rgb(density), extent=(density.box[0] - dx / 2, density.box[1] + dx / 2,
-                                                      density.box[2] - dy / 2, density.box[3] + dy / 2),
-                      interpolation="bilinear", zorder=0, aspect="auto")
-            ax.set_xlim(x0, x1)
-            ax.set_ylim(y0, y1)
-        self.fields = level_fields
-        self.quiver = None
-        fg = level_fields[0] if level_fields else field
-        animated_arrows = bool(level_fields)
-        if fg is not None:
-            u, v = self._unit(fg)
-            spacing = fg.spacing
-            self.quiver = ax.quiver(fg.x, fg.y, u, v, color=G.ARROW, edgecolor=G.ARROW_EDGE, linewidth=0.6,
-                                    pivot="middle", angles="xy", scale_units="xy", scale=1.0 / (0.75 * spacing),
-                                    width=0.006, headwidth=3.5, headlength=4, zorder=2,
-                                    animated=animated_arrows)
-        if level_fields:
-            sig = np.array([f.sigma for f in level_fields])
-            self.level_of_frame = [int(np.argmin(np.abs(sig - max(lev, sig.min())))) for lev in traj.levels]
-            self.unit = [self._unit(f) for f in level_fields]
-        self.trail_lines, self.trail_data = [], []
-        n_trail = min(G.TRAIL_PARTICLES, self.k) if trails and nf > 2 else 0
-        for band in (G.TRAIL_BANDS if n_trail else ()):
-            arr = G._trail_arrays(self.pos[:, :n_trail], band, max_jump=0.12 * max(x1 - x0, y1 - y0))
-            (line,) = ax.plot([], [], color=G.TRAIL, lw=1.6, alpha=band[2], zorder=3, animated=True)
-            self.trail_lines.append(line)
-            self.trail_data.append(arr)
-        size = 6 if self.k > 400 else 8                      # Plotly marker diameter in px
-        self.scat = ax.scatter(self.pos[0, :, 0], self.pos[0, :, 1], s=(size * 0.75) ** 2, c=G.PARTICLE,
-                               edgecolors="white", linewidths=0.45, zorder=4, animated=True)
-        unit = "sigma" if traj.sampler == "annealed" else ("t" if traj.sampler in ("cld", "cld-ode") else None)
-        self.labels = G._frame_labels(traj, unit)
-        self.text = ax.text(0.02, 0.98, self.labels[0], transform=ax.transAxes, ha="left", va="top",
-                            fontsize=(G.FONT + 4) * 0.75, color="white", fontweight="bold", zorder=5, animated=True,
-                            path_effects=[pe.withStroke(linewidth=3, foreground="black")])
-        self.ax, self.fig = ax, fig
-        self.canvas.draw()
-        self.background = self.canvas.copy_from_bbox(fig.bbox)
-        self.n_frames = nf
-
-    @staticmethod
-    def _unit(fg):
-        mag = np.hypot(fg.u, fg.v)
-        ok = np.isfinite(mag) & (mag > 0)
-        safe = np.where(ok, mag, 1.0)
-        return np.where(ok, fg.u / safe, 0.0), np.where(ok, fg.v / safe, 0.0)
-
-    def frame(self, i: int) -> np.ndarray:
-        """(H, W, 3) uint8 RGB of frame i."""
-        self.canvas.restore_region(self.background)
-        if self.fields:
-            u, v = self.unit[self.level_of_frame[i]]
-            self.quiver.set_UVC(u, v)
-            self.ax.draw_artist(self.quiver)
-        for line, arr in zip(self.trail_lines, self.trail_data):
-            line.set_data(arr[i, :, 0], arr[i, :, 1])
-            self.ax.draw_artist(line)
-        self.scat.set_offsets(self.pos[i])
-        self.ax.draw_artist(self.scat)
-        self.text.set_text(self.labels[i])
-        self.ax.draw_artist(self.text)
-        buf = np.asarray(self.canvas.buffer_rgba())
-        return buf[..., :3].copy()
+def compare_csv_bytes(runs: dict) -> bytes:
+    """Several runs in one long CSV: ``sampler`` first, then ``csv_bytes``' columns (each
+    run's own frames and steps); vx, vy where any run is kinetic, nan for the others."""
+    kinetic = any(t.velocities is not None for t in runs.values())
+    buf = io.StringIO()
+    buf.write("sampler," + CSV_HEADER + (",vx,vy" if kinetic else "") + "\n")
+    for name, traj in runs.items():
+        _csv_rows(buf, traj, sampler=name, velocities=kinetic)
+    return buf.getvalue().encode()
 
 
-def _renderer(scene: Scene, px=VIDEO_PX) -> FrameRenderer:
-    return FrameRenderer(scene.traj, scene.box, density=scene.density_grid, field=scene.field,
-                         level_fields=scene.level_fields, trails=scene.trails, title=scene.title, px=px)
+def data_bytes(scene: Scene | CompareScene, fmt: str) -> bytes:
+    """The scene as an html, npz or csv file's bytes."""
+    if fmt == "html":
+        return html_bytes(figure(scene))
+    if isinstance(scene, CompareScene):
+        return compare_npz_bytes(scene.runs, scene.meta) if fmt == "npz" else compare_csv_bytes(scene.runs)
+    return npz_bytes(scene.traj, scene.meta) if fmt == "npz" else csv_bytes(scene.traj)
 
 
-def write_gif(scene: Scene, path, *, frame_ms: int = G.FRAME_MS, px: int = VIDEO_PX, progress=None) -> int:
-    """Animated GIF (loops), one frame per recorded frame, ``frame_ms`` each."""
+def video_bytes(scene: Scene | CompareScene, fmt: str) -> bytes:
+    """The scene as a gif or mp4 file's bytes (ffmpeg writes to a file: a temporary one)."""
+    import tempfile
+    fd, path = tempfile.mkstemp(suffix="." + fmt)
+    os.close(fd)
+    try:
+        (write_gif if fmt == "gif" else write_mp4)(scene, path)
+        with open(path, "rb") as fh:
+            return fh.read()
+    finally:
+        os.unlink(path)
+
+
+def _renderer(scene: Scene | CompareScene, px=VIDEO_PX) -> FrameRenderer:
+    """A Scene as one ``px`` square panel, as the Sample page's
+    ``figures.animation_figure`` draws it; a CompareScene: ``_compare_renderer``."""
+    if isinstance(scene, CompareScene):
+        return _compare_renderer(scene)
+    nf, n = scene.traj.positions.shape[:2]
+    k = G.drawn_count(n, nf, 1)
+    sub = f"{k:,} of {n:,} particles drawn" if k < n else f"{n:,} particles"
+    return FrameRenderer([Panel(scene.traj, field=scene.field, level_fields=scene.level_fields)], scene.box,
+                         density=scene.density_grid, trails=scene.trails, drawn=k, marker_px=6 if k > 400 else 8,
+                         title=f"{scene.title or scene.traj.sampler} · {sub}", size=(px, px))
+
+
+def _compare_renderer(scene: CompareScene, panel_px: int = PANEL_PX) -> FrameRenderer:
+    """Panels of ``panel_px`` side by side on one timeline, as ``figures.compare_figure``
+    draws them: the same subsample, marker size, panel titles (with notes), density,
+    and the slider's label ("42% of each run") in the top right corner."""
+    trajs = scene.trajs()
+    m = len(trajs)
+    nf = max(t.positions.shape[0] for t in trajs.values())
+    n = max(t.positions.shape[1] for t in trajs.values())
+    k = G.compare_drawn_count(n, nf, m)
+    sub = f"{k:,} of {n:,} particles drawn per panel" if k < n else f"{n:,} particles per panel"
+    left, gap, right, top, bottom = 70, 40, 16, 100, 70          # pixels around and between the panels
+    w = -(-(left + m * panel_px + (m - 1) * gap + right) // 16) * 16   # H.264 wants multiples of 16
+    h = -(-(top + panel_px + bottom) // 16) * 16
+    rects = [[(left + j * (panel_px + gap)) / w, bottom / h, panel_px / w, panel_px / h] for j in range(m)]
+    notes = scene.notes()
+    panels = [Panel(t, title=label + (f" ({notes[label]})" if notes.get(label) else ""),
+                    frames=G.timeline_frames(t, nf)) for label, t in trajs.items()]
+    timeline = [f"{round(100 * i / max(nf - 1, 1))}% of each run" for i in range(nf)]
+    return FrameRenderer(panels, scene.box, density=scene.density_grid, trails=scene.trails, drawn=k,
+                         marker_px=5 if k > 400 else 7, title=sub, timeline=timeline, size=(w, h), rects=rects)
+
+
+def write_gif(scene: Scene | CompareScene, path, *, frame_ms: int = G.FRAME_MS, px: int = VIDEO_PX,
+              progress=None) -> int:
+    """Animated GIF (loops), one frame per recorded (timeline) frame, ``frame_ms`` each."""
     from PIL import Image
     r = _renderer(scene, px)
     frames = []
@@ -375,7 +413,8 @@ def write_gif(scene: Scene, path, *, frame_ms: int = G.FRAME_MS, px: int = VIDEO
     return os.path.getsize(path)
 
 
-def write_mp4(scene: Scene, path, *, frame_ms: int = G.FRAME_MS, px: int = VIDEO_PX, progress=None) -> int:
+def write_mp4(scene: Scene | CompareScene, path, *, frame_ms: int = G.FRAME_MS, px: int = VIDEO_PX,
+              progress=None) -> int:
     """H.264 MP4 (yuv420p, plays in browsers and PowerPoint) through imageio-ffmpeg's ffmpeg."""
     import imageio_ffmpeg
     r = _renderer(scene, px)
@@ -395,29 +434,29 @@ def write_mp4(scene: Scene, path, *, frame_ms: int = G.FRAME_MS, px: int = VIDEO
     return os.path.getsize(path)
 
 
-def export(scene: Scene, fmt: str, path, *, progress=None) -> dict:
-    """Write ``scene`` as ``fmt`` to ``path``; a summary dict (format, out, bytes, frames,
-    particles, seconds)."""
+def export(scene: Scene | CompareScene, fmt: str, path, *, progress=None) -> dict:
+    """Write ``scene`` as ``fmt`` to ``path``; a summary dict (format, out, bytes, frames
+    (a Compare scene: its timeline's), particles (per sampler), seconds, samplers)."""
     if fmt not in FORMATS:
         raise ValueError(f"unknown format '{fmt}'; choose one of: {', '.join(FORMATS)}")
     t0 = time.perf_counter()
     if fmt in ("gif", "mp4"):
         size = (write_gif if fmt == "gif" else write_mp4)(scene, path, progress=progress)
     else:
-        if fmt == "html":
-            data = html_bytes(figure(scene))
-        elif fmt == "npz":
-            data = npz_bytes(scene.traj, scene.meta)
-        else:
-            data = csv_bytes(scene.traj)
+        data = data_bytes(scene, fmt)
         with _open(path) as fh:
             fh.write(data)
         size = len(data)
         if progress:
             progress(1, 1)
-    return {"format": fmt, "out": str(path), "bytes": int(size), "frames": int(scene.traj.n_frames),
-            "particles": int(scene.traj.positions.shape[1]), "seconds": round(time.perf_counter() - t0, 3),
-            "preset": scene.meta.get("preset"), "sampler": scene.sampler, "seed": scene.seed}
+    runs = scene.runs if isinstance(scene, CompareScene) else {scene.sampler: scene.traj}
+    out = {"format": fmt, "out": str(path), "bytes": int(size), "frames": int(scene.n_frames),
+           "particles": int(next(iter(runs.values())).positions.shape[1]),
+           "seconds": round(time.perf_counter() - t0, 3), "preset": scene.meta.get("preset"),
+           "samplers": list(runs), "seed": scene.seed}
+    if not isinstance(scene, CompareScene):
+        out["sampler"] = scene.sampler
+    return out
 
 
 # ----- benchmark --------------------------------------------------------------------

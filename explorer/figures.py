@@ -382,6 +382,24 @@ def animation_figure(traj, box, *, density: DensityGrid | None = None, field: Fi
     return fig
 
 
+def compare_drawn_count(n_particles: int, n_frames: int, panels: int, max_points: int = POINT_FRAMES) -> int:
+    """Particles drawn per panel of a Compare animation (``compare_figure``; the GIF/MP4
+    export draws the same subsample so it looks the same)."""
+    return min(drawn_count(n_particles, n_frames, panels), max(1, max_points // max(1, n_frames * panels)))
+
+
+def timeline_frames(traj, n_frames: int) -> np.ndarray:
+    """Which of ``traj``'s frames timeline frame i shows when runs of different lengths
+    share one timeline of ``n_frames``: frame round(i (F - 1)/(n_frames - 1)), the same
+    fraction of the run; a run that diverged holds its last frame."""
+    fj = traj.positions.shape[0]
+    if traj.diverged_at is not None:
+        return np.minimum(np.arange(n_frames), fj - 1)
+    if fj < n_frames:
+        return np.rint(np.arange(n_frames) * (fj - 1) / max(n_frames - 1, 1)).astype(int)
+    return np.arange(n_frames)
+
+
 def compare_figure(trajs: dict, box, *, density: DensityGrid | None = None, frame_ms=60, height=640,
                    max_points: int = POINT_FRAMES, notes: dict | None = None) -> go.Figure:
     """2-4 runs in lockstep: one panel each over the same density, one timeline.
@@ -393,7 +411,7 @@ def compare_figure(trajs: dict, box, *, density: DensityGrid | None = None, fram
     m = len(names)
     n_frames = max(t.positions.shape[0] for t in trajs.values())
     n = max(t.positions.shape[1] for t in trajs.values())
-    k = min(drawn_count(n, n_frames, m), max(1, max_points // max(1, n_frames * m)))
+    k = compare_drawn_count(n, n_frames, m, max_points)
     notes = notes or {}
     titles = [name + (f" ({notes[name]})" if notes.get(name) else "") for name in names]
     fig = make_subplots(1, m, subplot_titles=titles, horizontal_spacing=0.03)
@@ -403,12 +421,7 @@ def compare_figure(trajs: dict, box, *, density: DensityGrid | None = None, fram
         if density is not None:
             images.append(density_image(density, xref="x" + ax, yref="y" + ax))
         pos = f32(trajs[name].positions[:, :k])
-        fj = pos.shape[0]
-        pick = np.rint(np.arange(n_frames) * (fj - 1) / max(n_frames - 1, 1)).astype(int) if fj < n_frames \
-            else np.arange(n_frames)
-        if trajs[name].diverged_at is not None:   # a diverged run holds its last frame
-            pick = np.minimum(np.arange(n_frames), fj - 1)
-        series.append(pos[pick])
+        series.append(pos[timeline_frames(trajs[name], n_frames)])
         part_idx.append(len(fig.data))
         fig.add_trace(go.Scatter(x=series[-1][0, :, 0], y=series[-1][0, :, 1], mode="markers", hoverinfo="skip",
                                  marker=dict(size=5 if k > 400 else 7, color=PARTICLE,

@@ -1,6 +1,7 @@
 """Exports (explorer/export.py, `python -m explorer export`): every format for two
 presets, the GIF's frames and size, the MP4's duration, an HTML that fetches nothing,
-and the same trajectory from the CLI, the engine and the app's download."""
+Compare scenes as several panels on one timeline, and the same trajectory from the
+CLI, the engine and the app's download."""
 from __future__ import annotations
 
 import io
@@ -20,11 +21,19 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ENV = {**os.environ, "OMP_NUM_THREADS": "1"}
 SMALL = dict(particles=120, frames=20)
 PRESETS = ("step-too-large", "why-annealing")      # a Sample-page and a Compare-page preset
+PARTICLE_RGB = np.array([int(G.PARTICLE[i:i + 2], 16) for i in (1, 3, 5)])
 
 
 @pytest.fixture(scope="module")
 def scenes():
-    return {p: E.scene_trajectory(p, **SMALL) for p in PRESETS}
+    # noise-smooths (a Density preset) exports the Sample page's default, annealed Langevin:
+    # a one-panel scene that runs its 20 frames (step-too-large diverges after 3)
+    return {p: E.scene_trajectory(p, **SMALL) for p in (*PRESETS, "noise-smooths", "kinetic")}
+
+
+def particle_pixels(rgb: np.ndarray) -> int:
+    """Pixels of the particles' colour (figures.PARTICLE) in an RGB image."""
+    return int((np.abs(rgb.astype(int) - PARTICLE_RGB).sum(-1) < 40).sum())
 
 
 def cli(*args):
@@ -38,22 +47,112 @@ def test_every_format_for_two_presets(scenes, preset, fmt, tmp_path):
     out = tmp_path / f"x.{fmt}"
     r = E.export(scenes[preset], fmt, out)
     assert out.stat().st_size == r["bytes"] > 0
-    assert r["frames"] == scenes[preset].traj.n_frames and r["particles"] == 120
+    assert r["frames"] == scenes[preset].n_frames and r["particles"] == 120
 
 
 def test_gif_frame_count_and_size(scenes, tmp_path):
     from PIL import Image
-    s = scenes["why-annealing"]
+    s = scenes["noise-smooths"]
     E.write_gif(s, tmp_path / "a.gif")
     im = Image.open(tmp_path / "a.gif")
-    assert im.n_frames == s.traj.n_frames
+    assert im.n_frames == s.traj.n_frames > 10
     assert im.size == (E.VIDEO_PX, E.VIDEO_PX)
     assert im.info["duration"] == G.FRAME_MS
     im.seek(im.n_frames - 1)
-    frame = np.asarray(im.convert("RGB"))
-    # the particles' colour (figures.PARTICLE) is in the picture
-    rgb = np.array([int(G.PARTICLE[i:i + 2], 16) for i in (1, 3, 5)])
-    assert (np.abs(frame.astype(int) - rgb).sum(-1) < 40).sum() > 50
+    assert particle_pixels(np.asarray(im.convert("RGB"))) > 50
+
+
+def test_compare_scene_holds_every_sampler_on_one_timeline(scenes):
+    s = scenes["why-annealing"]
+    assert isinstance(s, E.CompareScene) and list(s.runs) == ["langevin", "annealed"]
+    assert s.n_frames == max(t.n_frames for t in s.runs.values())
+    np.testing.assert_array_equal(s.runs["langevin"].positions[0], s.runs["annealed"].positions[0])   # same start
+    one = E.scene_trajectory("why-annealing", sampler="annealed", **SMALL)    # one of them: a one-panel Scene
+    assert isinstance(one, E.Scene) and one.sampler == "annealed"
+    np.testing.assert_array_equal(one.traj.positions, s.runs["annealed"].positions)
+
+
+def _panel_boxes(scene):
+    """Each panel's plot area in frame pixels (rows from the top), from the renderer."""
+    r = E._renderer(scene)
+    h = r.canvas.get_width_height()[1]
+    boxes = []
+    for p in r.panels:
+        b = p["ax"].get_window_extent()
+        boxes.append((int(h - b.y1) + 2, int(h - b.y0) - 2, int(b.x0) + 2, int(b.x1) - 2))
+    return boxes
+
+
+def test_compare_gif_has_a_panel_per_sampler_and_the_timeline(scenes, tmp_path):
+    from PIL import Image
+    s = scenes["kinetic"]                                   # langevin, underdamped, cld
+    E.write_gif(s, tmp_path / "c.gif")
+    im = Image.open(tmp_path / "c.gif")
+    assert im.n_frames == s.n_frames
+    assert im.info["duration"] == G.FRAME_MS
+    # three 480 px panels with 70 + 2 x 40 + 16 px around and between them, 100 + 70 px above and
+    # below, rounded up to multiples of 16 (H.264's macroblock)
+    assert im.size == (1616, 656) and E.PANEL_PX == 480
+    boxes = _panel_boxes(s)
+    assert len(boxes) == 3 and all(b[2] < c[2] for b, c in zip(boxes, boxes[1:]))      # side by side
+    firsts = []
+    for i in (0, im.n_frames - 1):
+        im.seek(i)
+        rgb = np.asarray(im.convert("RGB"))
+        crops = [rgb[t:b, l:r] for t, b, l, r in boxes]
+        assert all(particle_pixels(c) > 50 for c in crops), [particle_pixels(c) for c in crops]
+        firsts.append(crops)
+    # the same start in every panel (one draw shared; CLD starts from its own prior draw) ...
+    assert np.array_equal(firsts[0][0], firsts[0][1])
+    # ... and three different runs at the end
+    last = firsts[1]
+    assert not np.array_equal(last[0], last[1]) and not np.array_equal(last[1], last[2])
+
+
+def test_compare_mp4_is_a_video_of_the_expected_duration(scenes, tmp_path):
+    import imageio_ffmpeg
+    s = scenes["why-annealing"]
+    E.write_mp4(s, tmp_path / "c.mp4")
+    n, secs = imageio_ffmpeg.count_frames_and_secs(str(tmp_path / "c.mp4"))
+    assert n == s.n_frames
+    assert secs == pytest.approx(s.n_frames * G.FRAME_MS / 1000, abs=0.1)
+    probe = subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-i", str(tmp_path / "c.mp4")],
+                           capture_output=True, text=True)
+    assert "h264" in probe.stderr and "1088x656" in probe.stderr        # two panels: 70 + 960 + 40 + 16 -> 1088
+
+
+def test_compare_npz_and_csv_hold_every_run(scenes, tmp_path):
+    s = scenes["kinetic"]
+    E.export(s, "npz", tmp_path / "c.npz")
+    E.export(s, "csv", tmp_path / "c.csv")
+    z = np.load(tmp_path / "c.npz")
+    assert list(z["samplers"]) == ["langevin", "underdamped", "cld"]
+    for name, t in s.runs.items():
+        np.testing.assert_array_equal(z[f"{name}_positions"], t.positions.astype(np.float32))
+    assert "cld_velocities" in z and "langevin_velocities" not in z
+    assert json.loads(str(z["meta"]))["samplers"] == ["langevin", "underdamped", "cld"]
+    text = (tmp_path / "c.csv").read_text()
+    assert text.split("\n", 1)[0] == "sampler,frame,step,level,particle,x,y,vx,vy"
+    col = np.array([line.split(",", 1)[0] for line in text.strip().split("\n")[1:]])
+    rows = np.genfromtxt(io.StringIO(text), delimiter=",", skip_header=1)[:, 1:]
+    for name, t in s.runs.items():
+        mine = rows[col == name]
+        assert len(mine) == t.n_frames * 120
+        last = mine[mine[:, 0] == t.n_frames - 1]
+        np.testing.assert_allclose(last[:, 4:6], t.positions[-1], rtol=1e-6, atol=1e-6)
+        if t.velocities is None:                    # a column for every run: nan where there is none
+            assert np.isnan(mine[:, 6:]).all()
+        else:
+            np.testing.assert_allclose(last[:, 6:8], t.velocities[-1], rtol=1e-6, atol=1e-6)
+    csv2 = E.data_bytes(scenes["why-annealing"], "csv").split(b"\n", 1)[0]
+    assert csv2 == b"sampler,frame,step,level,particle,x,y"       # no kinetic run: no velocity columns
+
+
+def test_compare_html_is_the_compare_figure(scenes):
+    s = scenes["why-annealing"]
+    fig = E.figure(s)
+    assert [a.text for a in fig.layout.annotations][:2] == ["Langevin (ULA)", "annealed Langevin"]
+    assert len(fig.frames) == s.n_frames
 
 
 def test_mp4_is_a_video_of_the_expected_duration(scenes, tmp_path):
@@ -104,21 +203,25 @@ def test_cli_export_matches_the_engine_for_the_same_seed(tmp_path):
     assert r.returncode == 0, r.stderr
     summary = json.loads(r.stdout)
     assert summary["format"] == "npz" and summary["bytes"] == out.stat().st_size and summary["particles"] == 120
+    assert summary["samplers"] == ["langevin", "annealed"]       # a Compare preset exports all its samplers
     s = E.scene_trajectory("why-annealing", seed=3, **SMALL)
-    np.testing.assert_array_equal(np.load(out)["positions"], s.traj.positions.astype(np.float32))
-    assert s.sampler == "langevin"                      # a Compare preset exports its first sampler
+    z = np.load(out)
+    for name, t in s.runs.items():
+        np.testing.assert_array_equal(z[f"{name}_positions"], t.positions.astype(np.float32))
 
 
 def test_engine_matches_the_app_compare_page_runner():
-    """scene_trajectory for a Compare preset == the Compare page's run of that sampler."""
+    """scene_trajectory for a Compare preset == the Compare page's runs (presets.lockstep
+    with the page's options)."""
     from explorer import presets as P
     values = P.scene("why-annealing")
     s = E.scene_trajectory("why-annealing")
     model = E.target_density(values)
-    opts = {"langevin": P.sampler_options("langevin", model, {"eps": 0.0, "steps": 0})}
+    opts = {k: P.sampler_options(k, model, {"eps": 0.0, "steps": 0}) for k in ("langevin", "annealed")}
     ref = P.lockstep(model, ["langevin", "annealed"], particles=1000, seed=0, init="uniform", frames=200,
-                     box=model.box, options=opts)["langevin"]
-    np.testing.assert_array_equal(s.traj.positions, ref.positions)
+                     box=model.box, options=opts)
+    for name in ref:
+        np.testing.assert_array_equal(s.runs[name].positions, ref[name].positions)
 
 
 def test_cli_presets_lists_every_preset():
