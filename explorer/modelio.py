@@ -86,6 +86,8 @@ def from_bytes(data: bytes, device="cpu") -> LearnedScore:
     device = resolve(device)
     if not data:
         raise ValueError(f"the file is empty; expected {_WHAT}")
+    from .validate import check_bytes
+    check_bytes(len(data), "the model file")          # the upload limit (explorer.validate)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")        # e.g. "pickle protocol 4" on foreign pickles

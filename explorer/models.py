@@ -56,19 +56,23 @@ from torch import nn
 from .diffusions import CLD
 
 ACTIVATIONS = {"silu": nn.SiLU, "softplus": nn.Softplus, "tanh": nn.Tanh, "elu": nn.ELU, "relu": nn.ReLU}
-WIDTH_RANGE = (16, 512)
+WIDTH_RANGE = (16, 512)       # the upper ends are explorer.validate's defaults; its limits() decide
 DEPTH_RANGE = (1, 6)
 PRECONDITIONINGS = ("edm", "ncsnv2")
 KINDS = ("plain", "conditional", "cld")
 
 
 def check_architecture(width, depth, activation="silu"):
-    """Raise a clear ValueError unless width, depth and activation are allowed."""
-    if isinstance(width, bool) or not isinstance(width, int) or not WIDTH_RANGE[0] <= width <= WIDTH_RANGE[1]:
-        raise ValueError(f"width must be a whole number from {WIDTH_RANGE[0]} to {WIDTH_RANGE[1]} units, not {width!r}")
-    if isinstance(depth, bool) or not isinstance(depth, int) or not DEPTH_RANGE[0] <= depth <= DEPTH_RANGE[1]:
+    """Raise a clear ValueError unless width, depth and activation are allowed: width
+    from 16 and depth from 1 up to the server's limits (explorer.validate; a model file
+    asking for a bigger network is refused before any weight is allocated)."""
+    from .validate import limits
+    hi_w, hi_d = limits().width, limits().depth
+    if isinstance(width, bool) or not isinstance(width, int) or not WIDTH_RANGE[0] <= width <= hi_w:
+        raise ValueError(f"width must be a whole number from {WIDTH_RANGE[0]} to {hi_w} units, not {width!r}")
+    if isinstance(depth, bool) or not isinstance(depth, int) or not DEPTH_RANGE[0] <= depth <= hi_d:
         raise ValueError(f"depth must be a whole number of hidden layers from {DEPTH_RANGE[0]} to "
-                         f"{DEPTH_RANGE[1]}, not {depth!r}")
+                         f"{hi_d}, not {depth!r}")
     if activation not in ACTIVATIONS:
         raise ValueError(f"unknown activation {activation!r}; choose one of: {', '.join(ACTIVATIONS)}")
 

@@ -86,6 +86,12 @@ class _Recorder:
                 what = "a NaN or inf" if not bool(torch.isfinite(s).all()) else f"a particle beyond |x| = {self.escape:g}"
                 self.message = (f"{self.name} diverged at step {step}: {what}. "
                                 "The step size is too large for this target; try a smaller one.")
+                # the blow-up itself is the last frame (NaN where a value is not finite), so a
+                # viewer sees the particles fly apart, not only the frames before it
+                x, v = states[0], (states[1] if self.kinetic and len(states) > 1 else None)
+                clean = [torch.where(torch.isfinite(t), t, torch.full_like(t, math.nan)) if t is not None else None
+                         for t in (x, v)]
+                self.record(step, clean[0], clean[1], level=self.levels[-1] if self.levels else 0.0, force=True)
                 return False
         return True
 

@@ -14,6 +14,7 @@ from .densities import Density
 from .diffusions import CLD
 from .kde import fit_kde
 from .samplers import SAMPLERS, Trajectory, geometric_sigmas
+from .validate import check_work
 
 INITS = ("gaussian", "uniform", "prior")
 
@@ -87,13 +88,60 @@ def simulate(model, sampler: str, particles: int = 1000, seed: int = 0, init: st
         if x0 is None:
             x0 = initial(init, particles, box, g, device)
         total = (len(opts["sigmas"]) * opts["steps_per_level"] + 1) if sampler == "annealed" else opts["steps"]
+    check_work(int(x0.shape[0]), int(total))     # the server's limits (explorer.validate), before any work
     if v0 is not None and sampler in ("underdamped", "cld", "cld-ode"):
         opts["v"] = v0
     opts.setdefault("record_every", max(1, math.ceil(total / max(frames, 1))))
     half = 0.5 * max(box[1] - box[0], box[3] - box[2])
     opts.setdefault("escape", 50 * (half + max(abs(b) for b in box)))
     with torch.no_grad():
-        return SAMPLERS[sampler](model, x0, generator=g, **opts)
+        traj = SAMPLERS[sampler](model, x0, generator=g, **opts)
+    if traj.diverged_at is not None:
+        advice = stable_step(sampler, model, opts)
+        traj.params.update(advice)
+        traj.message = f"{traj.message.split(' The step size')[0]} {advice['advice']}"
+    return traj
+
+
+def stable_step(sampler: str, model, opts: dict) -> dict:
+    """The stability bound on the step (REFERENCE.md) for a target whose stiffest mode
+    has std s = ``model.scale``, and a step to try instead (the default, which is well
+    inside it): {'param', 'bound', 'suggested', 'advice'}. Exact for Gaussian modes;
+    for curved targets (ring, banana) s is the narrowest width, so the bound is a guide.
+
+    * Langevin, seed form x + eps s(x) + sqrt(2 eps) z: on N(0, s^2) the step multiplies
+      x by 1 - eps/s^2, stable for eps < 2 s^2.
+    * Annealed: level i uses eps_i = eps sigma_i^2 / sigma_L^2 on p_sigma_i (local
+      variance s^2 + sigma_i^2), stable while eps_i < 2 (s^2 + sigma_i^2); the first level
+      binds: eps < 2 sigma_L^2 (1 + s^2 / sigma_1^2) (REFERENCE: a_1 < 4 (sigma_1^2 + s^2)).
+    * Underdamped BAOAB with curvature k = 1/s^2: h < 2 sqrt(M / k) = 2 s sqrt(M).
+    * CLD samplers run a fixed time horizon: more steps make each step smaller."""
+    s = float(model.scale)
+    dflt = defaults(sampler, model)
+    if sampler in ("langevin", "mala"):
+        bound, param, sym = 2 * s**2, "step_size", "ε"
+        why = f"2 s² = {2 * s**2:.3g} (s = {s:.3g}, the narrowest mode's std)"
+        suggested = dflt["step_size"]
+    elif sampler == "annealed":
+        sig = [float(x) for x in opts["sigmas"]]
+        bound, param, sym = 2 * sig[-1] ** 2 * (1 + s**2 / sig[0] ** 2), "step_size", "ε"
+        why = f"2 σ_L² (1 + s²/σ_1²) = {bound:.3g} (σ_1 = {sig[0]:.3g}, σ_L = {sig[-1]:.3g}, s = {s:.3g})"
+        suggested = 0.1 * sig[-1] ** 2
+    elif sampler == "underdamped":
+        mass = float(opts.get("mass", 1.0))
+        bound, param, sym = 2 * s * math.sqrt(mass), "step_size", "h"
+        why = f"2 s √M = {bound:.3g} (s = {s:.3g}, M = {mass:.3g})"
+        suggested = 0.25 * s * math.sqrt(mass)
+    else:
+        steps = int(opts.get("steps", dflt["steps"]))
+        suggested = max(dflt["steps"], 2 * steps)
+        return {"param": "steps", "bound": None, "suggested": suggested,
+                "advice": f"The CLD time step 1/{steps} is too coarse here: try {suggested} steps."}
+    used = float(opts.get(param, dflt.get(param, suggested)))
+    suggested = min(suggested, 0.5 * bound)
+    return {"param": param, "bound": bound, "suggested": suggested,
+            "advice": (f"{sym} = {used:.3g} is {'above' if used >= bound else 'near'} the stable bound {why}: "
+                       f"try {sym} = {suggested:.3g}.")}
 
 
 def evaluate(traj: Trajectory, density: Density, n_reference: int = 2000, seed: int = 0) -> dict:

@@ -290,6 +290,11 @@ class Trainer:
         if not 0 <= float(lr_floor) <= 1:
             raise ValueError(f"lr_floor must be a fraction in [0, 1], not {lr_floor!r}")
         check_architecture(width, depth, activation)
+        from .validate import InvalidInput, check_network
+        try:
+            check_network(width, depth, batch, steps)        # the server's limits
+        except InvalidInput as e:
+            raise ValueError(str(e)) from None
         self.density = d = as_density(density_or_data)
         self.objective, self.lr, self.batch, self.steps = objective, float(lr), batch, steps
         self.seed, self.ema_decay, self.lr_schedule, self.lr_floor = int(seed), ema, lr_schedule, float(lr_floor)

@@ -26,6 +26,7 @@ import hashlib
 import json
 import math
 import pickle
+import threading
 import time
 from types import SimpleNamespace
 
@@ -38,23 +39,24 @@ from explorer import fields as F
 from explorer import figures as G
 from explorer import export as E
 from explorer import presets as P
-from explorer.data import ACCEPTED, DataError, read_xy
+from explorer import validate as V
+from explorer.data import DataError, accepted, read_xy
 from explorer.diffusions import CLD
 from explorer.kde import KDE
 from explorer.samplers import SAMPLERS, geometric_sigmas
 from explorer.simulate import INITS, evaluate, score_source
 
 KEEP = dict(persist_state="session")     # every setting survives page switches; the URL: write_url()
-DATASETS = ("moons", "circles", "swiss-roll")
+DATASETS = V.DATASETS
 BUILTIN = tuple(n for n in D.names() if n not in DATASETS)
 TARGETS = BUILTIN + DATASETS + ("csv",)
-KERNELS = ("gaussian", "epanechnikov", "uniform")
+KERNELS = V.KERNELS
 SAMPLER_NAMES = tuple(SAMPLERS)
 SAMPLER_LABELS = {"langevin": "Langevin (ULA)", "mala": "MALA", "annealed": "annealed Langevin",
                   "underdamped": "underdamped (BAOAB)", "cld": "CLD (SSCS)", "cld-ode": "CLD probability-flow ODE"}
 KINETIC = ("underdamped", "cld", "cld-ode")
 EVAL_MAX = 2000          # metrics on at most this many particles (energy distance is O(n^2))
-SIGMAS = (0.0, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0, 8.0)
+SIGMAS = V.SIGMAS
 PAGES = {"density": "pages/density.py", "sample": "pages/sample.py", "compare": "pages/compare.py",
          "lessons": "pages/lessons.py", "train": "pages/train.py"}
 
@@ -72,68 +74,20 @@ h1 { font-size: 2.0rem !important; padding-top: 0 !important; padding-bottom: 0.
 
 # ----- settings in the URL -----------------------------------------------------------
 ALL_DEFAULTS = {**P.TARGET_DEFAULTS, **{k: v for d in P.PAGE_DEFAULTS.values() for k, v in d.items()}}
-SCORES = ("exact", "kde", "learned")
-CHOICES = {
-    "target": TARGETS, "kernel": KERNELS, "bw": ("scott", "silverman", "number"), "bw_shape": ("full", "isotropic"),
-    "data_n": (200, 500, 1000, 2000, 5000), "kde_n": (100, 200, 500, 1000, 2000), "sigma": SIGMAS,
-    "arrows": ("normalised", "raw"), "sampler": SAMPLER_NAMES, "score": SCORES, "c_score": SCORES,
-    "init": INITS, "c_init": INITS, "particles": (100, 250, 500, 1000, 2000, 5000, 10000),
-    "c_particles": (100, 250, 500, 1000, 2000, 5000), "frames": (50, 100, 200, 300, 400),
-    "c_frames": (50, 100, 200, 300), "cmp": SAMPLER_NAMES,
-    "tr_objective": ("ncsn", "dsm", "esm", "ism", "ssm", "hsm"), "tr_width": (32, 64, 128, 256, 512),
-    "tr_depth": (1, 2, 3, 4, 5, 6), "tr_steps": (250, 500, 1000, 2000, 4000, 8000, 16000),
-    "tr_lr": (1e-4, 3e-4, 1e-3, 3e-3, 5e-3, 1e-2), "tr_batch": (64, 128, 256, 512, 1024),
-}
-RANGES = {
-    "radius": (0.5, 4.0), "width": (0.05, 1.0), "inner": (0.3, 3.0), "outer": (0.5, 5.0), "rwidth": (0.05, 1.0),
-    "barrier": (0.5, 10.0), "curvature": (0.0, 2.0), "bw_h": (0.005, 10.0), "arrows_n": (11, 31),
-    "seed": (0, 2**31 - 1), "c_seed": (0, 2**31 - 1), "eps": (0.0, 100.0), "a_eps": (0.0, 100.0), "h": (0.0, 100.0),
-    "steps": (0, 200_000), "c_eps": (0.0, 100.0), "c_steps": (0, 100_000), "levels": (2, 50),
-    "per_level": (0, 10_000), "sig_max": (0.0, 100.0), "sig_min": (0.0, 10.0), "mass": (0.01, 100.0),
-    "friction": (0.0, 1000.0), "cld_mass": (0.01, 10.0), "cld_friction": (0.0, 100.0), "tr_seed": (0, 2**31 - 1),
-}
+SCORES = V.SCORES
+CHOICES = {k: V.options(k) for k, r in V.RULES.items() if r.choices is not None and not k.startswith("-")}
 TARGET_PARAMS = {"ring": ("radius", "width"), "two-rings": ("inner", "outer", "rwidth"), "double-well": ("barrier",),
                  "banana": ("curvature",), **{d: ("data_n",) for d in DATASETS}}
 KDE_KEYS = ("kernel", "bw", "bw_h", "bw_shape", "kde_n")
 
 
 def parse_setting(key: str, raw: list[str]):
-    """A setting from its URL text; ValueError saying what is accepted."""
-    default = ALL_DEFAULTS[key]
-    choices, rng = CHOICES.get(key), RANGES.get(key)
+    """A setting from its URL text (explorer.validate's rule); ValueError saying what is accepted."""
     try:
-        if isinstance(default, list):
-            value = list(raw)
-            if not 2 <= len(value) <= 4:
-                raise ValueError
-        elif isinstance(default, bool):
-            if raw[-1].lower() not in ("true", "false"):
-                raise ValueError
-            value = raw[-1].lower() == "true"
-        elif isinstance(default, int):
-            value = int(raw[-1])
-        elif isinstance(default, float):
-            value = float(raw[-1])
-            if not math.isfinite(value):
-                raise ValueError
-        else:
-            value = raw[-1]
-    except (ValueError, IndexError):
-        value = None
-    ok = value is not None
-    if ok and choices is not None:
-        ok = all(v in choices for v in value) if isinstance(value, list) else value in choices
-    if ok and rng is not None:
-        ok = rng[0] <= value <= rng[1]
-    if not ok:
-        if choices is not None:
-            what = ("2 to 4 of " if isinstance(default, list) else "one of ") + ", ".join(map(str, choices))
-        elif rng is not None:
-            what = f"a number from {rng[0]:g} to {rng[1]:g}"
-        else:
-            what = "true or false" if isinstance(default, bool) else "a valid value"
-        raise ValueError(f"link parameter {key}={','.join(raw)} ignored: expected {what}")
-    return value
+        return V.parse(key, raw)
+    except V.InvalidInput as e:
+        raise ValueError(f"link parameter {key}={','.join(map(str, raw))[:60]} ignored: "
+                         f"{e.why + '; ' if e.why else ''}expected {e.expected}") from None
 
 
 def seed(keys):
@@ -182,31 +136,16 @@ def style():
 # ----- the target (sidebar) ---------------------------------------------------------
 DEFAULT_GMM = [dict(weight=w, mean_x=m[0], mean_y=m[1], var_x=c[0][0], cov_xy=c[0][1], var_y=c[1][1])
                for w, m, c in zip(D.DEFAULT_GMM["weights"], D.DEFAULT_GMM["means"], D.DEFAULT_GMM["covs"])]
-GMM_COLUMNS = ("weight", "mean_x", "mean_y", "var_x", "cov_xy", "var_y")
-GMM_ACCEPTED = ("1 to 12 rows of numbers: weight ≥ 0 (not all 0), mean x and y, and a covariance "
-                "[[var x, cov xy], [cov xy, var y]] that is positive definite (var x > 0, var y > 0, "
-                "cov xy² < var x · var y)")
+GMM_COLUMNS = V.GMM_COLUMNS
+GMM_ACCEPTED = V.GMM_ACCEPTED
 
 
 def gmm_params(rows) -> dict:
-    """GMM parameters from table rows; ValueError saying what is accepted."""
-    rows = [r for r in rows if any(r.get(c) is not None and r.get(c) == r.get(c) for c in GMM_COLUMNS)]
-    if not 1 <= len(rows) <= 12:
-        raise ValueError(f"the mixture has {len(rows)} components; expected {GMM_ACCEPTED}")
+    """GMM parameters from table rows (explorer.validate); ValueError saying what is accepted."""
     try:
-        vals = np.array([[float(r[c]) for c in GMM_COLUMNS] for r in rows])
-    except (TypeError, ValueError, KeyError):
-        raise ValueError(f"every cell must be a number; expected {GMM_ACCEPTED}") from None
-    if not np.isfinite(vals).all():
-        raise ValueError(f"every cell must be a finite number; expected {GMM_ACCEPTED}")
-    w, mx, my, vx, cxy, vy = vals.T
-    if (w < 0).any() or w.sum() <= 0:
-        raise ValueError(f"weights must be ≥ 0 and not all 0; expected {GMM_ACCEPTED}")
-    if (vx <= 0).any() or (vy <= 0).any() or (cxy**2 >= vx * vy).any():
-        bad = int(np.argmax((vx <= 0) | (vy <= 0) | (cxy**2 >= vx * vy))) + 1
-        raise ValueError(f"component {bad}'s covariance is not positive definite; expected {GMM_ACCEPTED}")
-    covs = np.stack([np.stack([vx, cxy], 1), np.stack([cxy, vy], 1)], 1)
-    return {"weights": w.tolist(), "means": np.stack([mx, my], 1).tolist(), "covs": covs.tolist()}
+        return V.gmm_from_rows(rows)
+    except V.InvalidInput as e:
+        raise ValueError(f"{e.raw}: {e.why + '; ' if e.why else ''}expected {e.expected}") from None
 
 
 def gmm_rows() -> list[dict]:
@@ -250,27 +189,37 @@ def _param_widgets(name) -> dict:
     if name == "gmm":
         st.caption("Edit the components in the table on the **Density & field** page.")
     if name in DATASETS:
-        return {"data_n": st.select_slider("points", [200, 500, 1000, 2000, 5000], TD["data_n"], key="data_n",
+        return {"data_n": st.select_slider("points", V.options("data_n"), TD["data_n"], key="data_n",
                                            **KEEP)}
     return {}
 
 
 def _csv_widget():
-    up = st.file_uploader("CSV of x,y points", type=["csv", "txt", "tsv"], key="csv_file", help=ACCEPTED)
+    """The CSV upload: read once per file (explorer.data: the CLI's reader), every
+    cleaning note shown, a bad file reported and the previous data kept."""
+    up = st.file_uploader("CSV of x,y points", type=["csv", "txt", "tsv"], key="csv_file", help=accepted())
     if up is not None:
         raw = up.getvalue()
         digest = hashlib.sha256(raw).hexdigest()[:16]
-        if st.session_state.get("csv_digest") != digest:
+        if st.session_state.get("csv_digest") != digest and st.session_state.get("csv_bad") != digest:
             try:
-                xy = read_xy(raw)
+                with st.spinner(f"Reading {up.name}…"):
+                    got = read_xy(raw)
             except DataError as e:
-                st.error(f"{up.name}: {e}")
-                return None
-            st.session_state.update(csv_xy=xy, csv_digest=digest, csv_name=up.name)
+                st.session_state["csv_bad"] = digest
+                st.session_state["csv_error"] = f"{up.name}: {e}"
+            else:
+                st.session_state.update(csv_xy=got.points, csv_digest=digest, csv_name=up.name,
+                                        csv_notes=got.notes, csv_rows=got.rows_read, csv_error=None)
+        if st.session_state.get("csv_bad") == digest and st.session_state.get("csv_error"):
+            st.error(st.session_state["csv_error"])
     if "csv_xy" in st.session_state:
-        st.caption(f"{st.session_state['csv_name']}: {len(st.session_state['csv_xy']):,} points")
+        st.caption(f"{st.session_state['csv_name']}: {st.session_state.get('csv_rows', 0):,} points read")
+        for note in st.session_state.get("csv_notes", []):
+            st.warning(note)
         return st.session_state["csv_digest"]
-    st.info("Upload a CSV (accepted: " + ACCEPTED + "). Until then the moons data set stands in.")
+    if up is None:
+        st.info("Upload a CSV (accepted: " + accepted() + "). Until then the moons data set stands in.")
     return None
 
 
@@ -325,7 +274,7 @@ def sidebar() -> SimpleNamespace:
                                                  step=0.01, format="%.3f", key="bw_h", **KEEP)
             values["bw_shape"] = st.selectbox("bandwidth matrix", ("full", "isotropic"), key="bw_shape",
                                               disabled=values["bw"] == "number", **KEEP)
-            values["kde_n"] = st.select_slider("draws of a built-in target", [100, 200, 500, 1000, 2000],
+            values["kde_n"] = st.select_slider("draws of a built-in target", V.options("kde_n"),
                                                TD["kde_n"], key="kde_n", **KEEP)
         try:
             t = make_target(make_spec(values, csv))
@@ -445,6 +394,15 @@ def grids(mkey: str, _model, box: tuple, sigma: float, n_arrows: int, n_grid: in
     return dg, fg, note
 
 
+@st.cache_resource(show_spinner=False)
+def gate() -> threading.BoundedSemaphore:
+    """One per server: at most ``validate.workers()`` heavy jobs (a sampling run, a
+    training slice) at once, one per CPU core by default (SFE_WORKERS). With a class
+    pressing Run together, jobs queue for a core instead of slicing every core N ways,
+    and page loads (Python under the GIL) still get their turn."""
+    return threading.BoundedSemaphore(V.workers())
+
+
 sampler_options = P.sampler_options      # engine options from page settings (explorer/presets.py)
 
 
@@ -474,10 +432,11 @@ def run_many(mkey: str, _model, _density, samplers: tuple, settings_json: str, p
     options = {name: sampler_options(name, _model, s) for name in samplers}
     out = {}
     for name in samplers:
-        t0 = time.perf_counter()
-        traj = P.lockstep(_model, [name], particles=particles, seed=seed, init=init, frames=frames,
-                          box=_density.box, options=options)[name]
-        secs = time.perf_counter() - t0
+        with gate():
+            t0 = time.perf_counter()
+            traj = P.lockstep(_model, [name], particles=particles, seed=seed, init=init, frames=frames,
+                              box=_density.box, options=options)[name]
+            secs = time.perf_counter() - t0
         out[name] = {"traj": traj, "eval": _judge(traj, _density, seed), "seconds": secs}
     return out
 

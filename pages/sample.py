@@ -6,6 +6,7 @@ import streamlit as st
 
 from explorer.simulate import INITS, defaults
 from explorer import presets as P
+from explorer import validate as V
 from pages import _downloads, _ui
 
 KEEP = _ui.KEEP
@@ -24,7 +25,7 @@ with st.container(key="widget_rows"):     # hidden in presentation mode
     with c2:
         source = _ui.score_widget(t, "score")
     with c3:
-        particles = st.select_slider("particles", [100, 250, 500, 1000, 2000, 5000, 10000], DF["particles"], key="particles", **KEEP)
+        particles = st.select_slider("particles", V.options("particles"), DF["particles"], key="particles", **KEEP)
     with c4:
         init = st.selectbox("initial particles", INITS, INITS.index(DF["init"]), key="init", disabled=sampler in ("cld", "cld-ode"),
                             help="gaussian: N(centre, (box/4)²); uniform: on the box; prior: N(0, I). "
@@ -53,11 +54,11 @@ with st.container(key="widget_rows"):     # hidden in presentation mode
             s["h"] = p1.number_input("time step h", 0.0, 100.0, DF["h"], format="%.4g", key="h",
                                        help=f"0 = default: scale·√M/4 (here {0.25 * model.scale:.3g} at M = 1)", **KEEP)
         if sampler in ("langevin", "mala", "underdamped", "cld", "cld-ode"):
-            s["steps"] = p2.number_input("steps", 0, 200_000, DF["steps"], 100, key="steps",
+            s["steps"] = p2.number_input("steps", 0, V.high("steps"), DF["steps"], 100, key="steps",
                                          help=f"0 = default: {auto.get('steps')}", **KEEP)
         if sampler == "annealed":
-            s["levels"] = p2.number_input("noise levels L", 2, 50, DF["levels"], 1, key="levels", **KEEP)
-            s["per_level"] = p3.number_input("steps per level", 0, 10_000, DF["per_level"], 10, key="per_level",
+            s["levels"] = p2.number_input("noise levels L", 2, V.high("levels"), DF["levels"], 1, key="levels", **KEEP)
+            s["per_level"] = p3.number_input("steps per level", 0, V.high("per_level"), DF["per_level"], 10, key="per_level",
                                              help=f"0 = default: {auto['steps_per_level']}", **KEEP)
             s["sig_max"] = p4.number_input("σ_max", 0.0, 100.0, DF["sig_max"], format="%.3g", key="sig_max",
                                            help=f"0 = default: {model.sigma_max:.3g} (the data's spread)", **KEEP)
@@ -72,7 +73,7 @@ with st.container(key="widget_rows"):     # hidden in presentation mode
             s["cld_friction"] = p4.number_input("friction Γ", 0.0, 100.0, DF["cld_friction"], format="%.3g", key="cld_friction",
                                                 help="0 = critical damping Γ = 2√M", **KEEP)
         q1, q2, q3 = st.columns(3)
-        frames = q1.select_slider("frames recorded", [50, 100, 200, 300, 400], DF["frames"], key="frames", **KEEP)
+        frames = q1.select_slider("frames recorded", V.options("frames"), DF["frames"], key="frames", **KEEP)
         trails = q2.toggle("fading trails", DF["trails"], key="trails", **KEEP)
         arrows = q3.toggle("score arrows (annealed: at the current σ)", DF["field"], key="field", **KEEP)
 
@@ -91,8 +92,14 @@ except ValueError as e:
 
 run = runs[sampler]
 traj, ev = run["traj"], run["eval"]
-if traj.diverged_at is not None:
-    st.error(f"⚠️ {traj.message}")
+if traj.diverged_at is not None:       # the frames up to the blow-up are animated below
+    st.error(f"⚠️ {traj.message} The animation shows the {traj.n_frames} frames up to step {traj.diverged_at}.")
+    widget = {"langevin": "eps", "mala": "eps", "annealed": "a_eps", "underdamped": "h"}.get(sampler, "steps")
+    fix = traj.params.get("suggested")
+    fix = min(fix, V.high("steps")) if fix is not None and widget == "steps" else fix
+    if fix is not None:
+        st.button(f"Use the suggested {'steps' if widget == 'steps' else 'step'} ({fix:.3g})", key="use_stable",
+                  on_click=_ui.apply_scene, args=({widget: int(fix) if widget == "steps" else float(fix)},))
 
 kinetic = traj.velocities is not None
 present = bool(st.session_state.get("present"))

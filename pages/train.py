@@ -8,6 +8,7 @@ the work (no session, no reruns). The trainer is per user (``st.session_state``)
 """
 import hashlib
 import time
+import uuid
 
 import numpy as np
 import plotly.graph_objects as go
@@ -79,7 +80,8 @@ if b[2].button("↺ Reset", disabled=bool(state.get("tr_running"))):
 def _publish(tr: Trainer):
     """Hand the (EMA) model to the Sample and Compare pages."""
     state["learned_score"] = tr.model
-    state["learned_score_key"] = f"{config_key}@{tr.step}"
+    # the session's own token: cached runs of a learned model are never shared between sessions
+    state["learned_score_key"] = f"{config_key}@{tr.step}@{state.setdefault('_token', uuid.uuid4().hex[:12])}"
 
 
 def _loss_figure(tr: Trainer, history) -> go.Figure:
@@ -187,17 +189,23 @@ def live():
     tr = state.get("tr_trainer")
     history = state.setdefault("tr_history", [])
     if state.get("tr_running") and tr is not None:
-        t0 = time.perf_counter()
-        try:
-            while tr.step < tr.steps and time.perf_counter() - t0 < SLICE_SECONDS:
-                s0 = time.perf_counter()
-                tr.train_step()
-                tr.elapsed += time.perf_counter() - s0
-            snap = tr.snapshot(fisher=True)
-            history.append(snap)
-        except Exception as e:                      # noqa: BLE001 - the page must keep serving
-            state["tr_running"] = False
-            st.error(f"training stopped: {e}")
+        gate = _ui.gate()                           # one CPU core per job: queue rather than thrash
+        if not gate.acquire(timeout=SLICE_SECONDS):
+            st.info("Waiting for a free CPU core: other sessions on this server are training or sampling.")
+        else:
+            t0 = time.perf_counter()
+            try:
+                while tr.step < tr.steps and time.perf_counter() - t0 < SLICE_SECONDS:
+                    s0 = time.perf_counter()
+                    tr.train_step()
+                    tr.elapsed += time.perf_counter() - s0
+                snap = tr.snapshot(fisher=True)
+                history.append(snap)
+            except Exception as e:                      # noqa: BLE001 - the page must keep serving
+                state["tr_running"] = False
+                st.error(f"training stopped: {e}")
+            finally:
+                gate.release()
         if tr.step >= tr.steps:
             state["tr_running"] = False
             _publish(tr)

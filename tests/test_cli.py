@@ -54,7 +54,8 @@ def test_mala_reports_acceptance_and_csv_data_fits_a_kde(tmp_path):
 BAD = {
     "empty.csv": "",
     "text.csv": "x,y\nfoo,bar\nbaz,qux\n",
-    "nan.csv": "x,y\n1,2\nnan,3\n4,5\n",
+    "mostly_text.csv": "x,y\n1,2\nnan,3\nfoo,5\n",
+    "binary.csv": "\x00\x01PK",
     "one_row.csv": "x,y\n1,2\n",
     "three_cols.csv": "1,2,3\n4,5,6\n",
 }
@@ -82,9 +83,11 @@ def test_bad_csv_exits_2_with_one_line(tmp_path, name):
     (["--density", "ring", "--sampler", "langevin", "--step-size", "nan"], "positive number"),
     (["--density", "ring", "--sampler", "langevin", "--seed", "x"], "whole number"),
     (["--density", "moons", "--sampler", "langevin", "--score", "exact"], "only through samples"),
-    (["--density", "ring", "--sampler", "langevin", "--params", "{\"radius\": -1}"], "radius > 0"),
+    (["--density", "ring", "--sampler", "langevin", "--params", "{\"radius\": -1}"], "radius=-1: expected a number from 0.5 to 4"),
     (["--density", "ring", "--sampler", "langevin", "--params", "[1]"], "JSON object"),
-    (["--density", "ring", "--sampler", "langevin", "--params", "{\"bogus\": 1}"], "bad parameters"),
+    (["--density", "ring", "--sampler", "langevin", "--params", "{\"bogus\": 1}"], "a parameter ring takes: radius, width"),
+    (["--density", "ring", "--sampler", "langevin", "--particles", "20000"], "SFE_MAX_PARTICLES raises it"),
+    (["--density", "ring", "--sampler", "langevin", "--particles", "10000", "--steps", "20000"], "particle-steps"),
     (["--data", "/no/such/file.csv", "--sampler", "langevin"], "cannot read"),
     (["--density", "ring", "--sampler", "langevin", "--device", "tpu"], "unknown device"),
     (["--sampler", "langevin"], "required"),
@@ -94,6 +97,29 @@ def test_bad_arguments_exit_2_with_one_line(args, says):
     assert r.returncode == 2, r.stdout
     lines = r.stderr.strip().splitlines()
     assert len(lines) == 1 and says in lines[0], r.stderr
+
+
+def test_a_csv_with_a_few_bad_rows_is_cleaned_and_the_cli_says_so(tmp_path):
+    f = tmp_path / "gaps.csv"
+    rows = "\n".join(f"{a:.4f},{b:.4f}" for a, b in np.random.default_rng(0).normal(size=(50, 2)))
+    f.write_text("x,y\n" + rows + "\nnan,3\n4,\n")
+    r = run("sample", "--data", str(f), "--sampler", "langevin", "--particles", "100", "--steps", "20")
+    assert r.returncode == 0, r.stderr
+    assert "dropped 2 of 52 rows that were not two finite numbers (data rows 51, 52)" in r.stderr
+
+
+def test_limits_lists_every_limit_and_an_environment_variable_raises_one():
+    r = run("limits")
+    got = json.loads(r.stdout)
+    assert got["particles"] == {"value": 10_000, "env": "SFE_MAX_PARTICLES"}
+    import os
+    import subprocess
+    import sys
+    env = {**os.environ, "SFE_MAX_PARTICLES": "20000"}
+    r = subprocess.run([sys.executable, "-m", "explorer", "sample", "--density", "ring", "--sampler", "langevin",
+                        "--particles", "20000", "--steps", "5"], capture_output=True, text=True, env=env)
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["particles"] == 20000
 
 
 def test_unwritable_out_path_exits_2():
