@@ -6,7 +6,6 @@ import streamlit as st
 
 from explorer.simulate import INITS
 from explorer import presets as P
-from explorer import validate as V
 from pages import _downloads, _ui
 
 KEEP = _ui.KEEP
@@ -24,7 +23,7 @@ with c1:
 with c2:
     source = _ui.score_widget(t, "c_score")
 with c3:
-    particles = st.select_slider("particles", V.options("c_particles"), DF["c_particles"], key="c_particles", **KEEP)
+    particles = st.select_slider("particles", [100, 250, 500, 1000, 2000, 5000], DF["c_particles"], key="c_particles", **KEEP)
 with c4:
     init = st.selectbox("initial particles", INITS, INITS.index(DF["c_init"]), key="c_init",
                         help="One draw shared by every sampler. CLD needs a draw of its prior: with 'prior' it "
@@ -34,8 +33,8 @@ with c5:
 with st.expander("Shared settings (0 = each sampler's default)", expanded=False):
     e1, e2, e3 = st.columns(3)
     eps = e1.number_input("step size ε for Langevin and MALA", 0.0, 100.0, DF["c_eps"], format="%.4g", key="c_eps", **KEEP)
-    steps = e2.number_input("steps (Langevin, MALA, underdamped, CLD)", 0, V.high("c_steps"), DF["c_steps"], 100, key="c_steps", **KEEP)
-    frames = e3.select_slider("frames recorded", V.options("c_frames"), DF["c_frames"], key="c_frames", **KEEP)
+    steps = e2.number_input("steps (Langevin, MALA, underdamped, CLD)", 0, 100_000, DF["c_steps"], 100, key="c_steps", **KEEP)
+    frames = e3.select_slider("frames recorded", [50, 100, 200, 300], DF["c_frames"], key="c_frames", **KEEP)
 
 _ui.write_url("compare")
 if len(chosen) < 2:
@@ -62,14 +61,9 @@ for name, r in runs.items():
         st.error(f"⚠️ {r['traj'].message}")
 _ui.show_chart(fig, key="compare_anim")
 with st.container(key="downloads"):            # hidden in presentation mode
-    d1, d2, _ = st.columns([1, 1, 4])
-    stem = f"{t.name}-compare-seed{int(seed)}"
-    d1.download_button("⬇ HTML", _downloads.compare_export("html", fig, runs), file_name=f"{stem}.html",
-                       mime="text/html", key="cmp_dl_html", on_click="ignore", width="stretch",
-                       help="this animation, plays offline (plotly.js embedded)")
-    d2.download_button("⬇ NPZ", _downloads.compare_export("npz", fig, runs), file_name=f"{stem}.npz",
-                       mime="application/octet-stream", key="cmp_dl_npz", on_click="ignore", width="stretch",
-                       help="every sampler's trajectory: <sampler>_positions (frames, particles, 2), _steps, _levels")
+    _downloads.download_row(f"{t.name}-compare-seed{int(seed)}",
+                            (_ui.model_key(t, source), model, t.density, tuple(chosen), settings, int(particles),
+                             int(seed), init, int(frames)), make=_downloads.compare_bytes, key="cmp_dl")
 st.caption("One timeline: each panel shows the same fraction of its own run (runs take different numbers of "
            "steps). Same seed, same initial particles.")
 left, right = st.columns([3, 2])

@@ -6,7 +6,7 @@ import streamlit as st
 
 from explorer import figures as G
 from explorer import presets as P
-from pages import _ui
+from pages import _downloads, _ui
 
 PAGE_TITLES = {"density": "Density & field", "sample": "Sample", "compare": "Compare", "train": "Train"}
 
@@ -53,10 +53,12 @@ with right:
             if page == "compare":
                 settings = json.dumps({"eps": scene["c_eps"], "steps": scene["c_steps"]}, sort_keys=True)
                 model = _ui.score_model(t, scene["c_score"])
-                fig, modes, runs = _ui.compare_figures(_ui.model_key(t, scene["c_score"]), model, t.density,
-                                                       tuple(scene["cmp"]), settings, int(scene["c_particles"]),
-                                                       int(scene["c_seed"]), scene["c_init"], int(scene["c_frames"]))
+                args = (_ui.model_key(t, scene["c_score"]), model, t.density, tuple(scene["cmp"]), settings,
+                        int(scene["c_particles"]), int(scene["c_seed"]), scene["c_init"], int(scene["c_frames"]))
+                fig, modes, runs = _ui.compare_figures(*args)
                 _ui.show_chart(fig, key="lesson_fig")
+                with st.container(key="downloads"):     # the preview as files, named after the lesson
+                    _downloads.download_row(pick, args, make=_downloads.compare_bytes, key="lesson_dl")
                 a, b = st.columns([3, 2])
                 a.table(_ui.metrics_table(runs))
                 if modes is not None:
@@ -66,10 +68,10 @@ with right:
                 s = {k: scene[k] for k in ("eps", "a_eps", "h", "steps", "levels", "per_level", "sig_max",
                                            "sig_min", "mass", "friction", "cld_mass", "cld_friction")}
                 model = _ui.score_model(t, scene["score"])
-                anim, final, modes, runs = _ui.sample_figures(
-                    _ui.model_key(t, scene["score"]), model, t.density, scene["sampler"], json.dumps(s, sort_keys=True),
-                    int(scene["particles"]), int(scene["seed"]), scene["init"], int(scene["frames"]),
-                    bool(scene["trails"]), bool(scene["field"]))
+                args = (_ui.model_key(t, scene["score"]), model, t.density, scene["sampler"],
+                        json.dumps(s, sort_keys=True), int(scene["particles"]), int(scene["seed"]), scene["init"],
+                        int(scene["frames"]), bool(scene["trails"]), bool(scene["field"]))
+                anim, final, modes, runs = _ui.sample_figures(*args)
                 traj = runs[scene["sampler"]]["traj"]
                 if traj.diverged_at is not None:
                     st.error(f"⚠️ {traj.message}")
@@ -78,6 +80,8 @@ with right:
                     _ui.show_chart(anim, key="lesson_fig")
                 with b:
                     b.table(_ui.metrics_table(runs))
+                with st.container(key="downloads"):
+                    _downloads.download_row(pick, args, key="lesson_dl")
             elif page == "train":
                 st.markdown("Training runs on the Train page (a few seconds each). What each objective "
                             "matches, what it gives, and its speed on 2 CPU cores:")
