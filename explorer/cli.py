@@ -4,13 +4,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import sys
 
 import numpy as np
-
-LIMITS = {"particles": 100_000, "steps": 200_000, "frames": 2_000, "train_steps": 200_000}
 
 
 class UsageError(Exception):
@@ -22,27 +19,17 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(f"{self.prog}: {message}")
 
 
-def _int_in(name, lo, hi):
+def _rule(flag):
+    """An argparse type for a flag: explorer.validate's rule of that name (one boundary
+    for the CLI, the app's widgets and its links)."""
+    from .validate import InvalidInput, check
+
     def parse(text):
         try:
-            v = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{name} must be a whole number from {lo} to {hi:,}, not {text!r}")
-        if not lo <= v <= hi:
-            raise argparse.ArgumentTypeError(f"{name} must be from {lo} to {hi:,}, not {v}")
-        return v
-    return parse
-
-
-def _positive(name, hi):
-    def parse(text):
-        try:
-            v = float(text)
-        except ValueError:
-            v = math.nan
-        if not (math.isfinite(v) and 0 < v <= hi):
-            raise argparse.ArgumentTypeError(f"{name} must be a positive number up to {hi:g}, not {text!r}")
-        return v
+            return check(flag, text)
+        except InvalidInput as e:
+            raise argparse.ArgumentTypeError(f"{e.why + '; ' if e.why else ''}expected {e.expected}, not {text!r}")
+    parse.__name__ = flag
     return parse
 
 
@@ -71,14 +58,14 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--score", default=None, choices=["exact", "kde", "model"],
                    help="exact (default where the density has one), kde, or model (with --model)")
     s.add_argument("--model", default=None, help="a model file from `train` (with --score model)")
-    s.add_argument("--particles", type=_int_in("--particles", 1, LIMITS["particles"]), default=1000)
-    s.add_argument("--steps", type=_int_in("--steps", 1, LIMITS["steps"]), default=None,
+    s.add_argument("--particles", type=_rule("--particles"), default=1000)
+    s.add_argument("--steps", type=_rule("--steps"), default=None,
                    help="steps (per level for annealed)")
-    s.add_argument("--step-size", type=_positive("--step-size", 1e4), default=None,
+    s.add_argument("--step-size", type=_rule("--step-size"), default=None,
                    help="eps in the seed form x + eps s + sqrt(2 eps) z (time step h for kinetic samplers)")
-    s.add_argument("--seed", type=_int_in("--seed", 0, 2**32 - 1), default=0)
+    s.add_argument("--seed", type=_rule("--seed"), default=0)
     s.add_argument("--init", default="gaussian", choices=["gaussian", "uniform", "prior"])
-    s.add_argument("--frames", type=_int_in("--frames", 1, LIMITS["frames"]), default=200)
+    s.add_argument("--frames", type=_rule("--frames"), default=200)
     s.add_argument("--device", default="cpu", help="cpu, cuda, mps or auto")
     s.add_argument("--out", default=None, help="write the trajectory, samples and reference to this .npz")
 
@@ -88,15 +75,16 @@ def build_parser() -> argparse.ArgumentParser:
     src.add_argument("--data", help="a CSV of x,y rows to train on")
     t.add_argument("--params", type=_json_params, default=None, help="density parameters as a JSON object")
     t.add_argument("--objective", default="ncsn", choices=["esm", "ism", "ssm", "dsm", "ncsn", "hsm"])
-    t.add_argument("--steps", type=_int_in("--steps", 1, LIMITS["train_steps"]), default=4000)
-    t.add_argument("--width", type=_int_in("--width", 16, 512), default=128)
-    t.add_argument("--depth", type=_int_in("--depth", 1, 6), default=3)
-    t.add_argument("--lr", type=_positive("--lr", 1.0), default=5e-3)
-    t.add_argument("--batch", type=_int_in("--batch", 1, 8192), default=512)
+    t.add_argument("--steps", type=_rule("--train-steps"), default=4000)
+    t.add_argument("--width", type=_rule("--width"), default=128)
+    t.add_argument("--depth", type=_rule("--depth"), default=3)
+    t.add_argument("--lr", type=_rule("--lr"), default=5e-3)
+    t.add_argument("--batch", type=_rule("--batch"), default=512)
     t.add_argument("--device", default="auto", help="auto, cpu, cuda or mps")
-    t.add_argument("--seed", type=_int_in("--seed", 0, 2**32 - 1), default=0)
+    t.add_argument("--seed", type=_rule("--seed"), default=0)
     t.add_argument("--out", required=True, help="where to save the model (.pt)")
 
+    sub.add_parser("limits", help="the limits on one request in force (SFE_MAX_* environment variables) as JSON")
     sub.add_parser("presets", help="list the lesson presets (name, title, page, settings) as JSON")
 
     e = sub.add_parser("export", help="export a Sample- or Compare-page animation to html, gif, mp4, npz or csv",
@@ -116,13 +104,13 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--format", required=True, choices=["html", "gif", "mp4", "npz", "csv"])
     e.add_argument("--out", default=None, help="the file to write")
     e.add_argument("--out-dir", default=None, help="with --all-presets: the folder to write <preset>.<format> into")
-    e.add_argument("--seed", type=_int_in("--seed", 0, 2**31 - 1), default=None)
-    e.add_argument("--particles", type=_int_in("--particles", 1, LIMITS["particles"]), default=None)
-    e.add_argument("--frames", type=_int_in("--frames", 2, LIMITS["frames"]), default=None)
+    e.add_argument("--seed", type=_rule("--seed"), default=None)
+    e.add_argument("--particles", type=_rule("--particles"), default=None)
+    e.add_argument("--frames", type=_rule("--frames"), default=None)
 
     b = sub.add_parser("bench", help="particle-steps per second for every sampler")
-    b.add_argument("--particles", type=_int_in("--particles", 1, LIMITS["particles"]), nargs="+", default=[1000, 10000])
-    b.add_argument("--steps", type=_int_in("--steps", 1, LIMITS["steps"]), default=1000)
+    b.add_argument("--particles", type=_rule("--particles"), nargs="+", default=[1000, 10000])
+    b.add_argument("--steps", type=_rule("--steps"), default=1000)
     b.add_argument("--device", default="all", help="cpu, cuda, or all present")
     return p
 
@@ -143,10 +131,15 @@ def _load_target(args):
     from . import densities as D
     from .data import read_xy_file
     from .kde import KDE
+    from .validate import check_params
     if args.data is not None:
-        xy = read_xy_file(args.data)
-        return D.from_array(xy, name="data"), KDE(xy, name="kde(data)")
-    density = D.get(args.density, **(args.params or {}))
+        got = read_xy_file(args.data)
+        for note in got.notes:                  # what cleaning did to the file (explorer/data.py)
+            print(f"note: {args.data}: {note}", file=sys.stderr)
+        return D.from_array(got.points, name="data"), KDE(got.points, name="kde(data)")
+    if args.density not in D.REGISTRY:
+        raise UsageError(f"unknown density '{args.density}'; choose one of: {', '.join(D.REGISTRY)}")
+    density = D.get(args.density, **check_params(args.density, args.params))
     return density, None
 
 
@@ -257,6 +250,11 @@ def cmd_bench(args):
     return run_bench(args.particles, args.steps, args.device)
 
 
+def cmd_limits(_args):
+    from .validate import describe
+    return describe()
+
+
 def cmd_presets(_args):
     from . import presets as P
     return [{"name": k, "title": v["title"], "page": v["page"], "settings": v["settings"]}
@@ -308,7 +306,7 @@ def cmd_export(args):
     return results[0]
 
 
-COMMANDS = {"presets": cmd_presets, "export": cmd_export, "densities": cmd_densities, "sample": cmd_sample, "train": cmd_train, "bench": cmd_bench}
+COMMANDS = {"limits": cmd_limits, "presets": cmd_presets, "export": cmd_export, "densities": cmd_densities, "sample": cmd_sample, "train": cmd_train, "bench": cmd_bench}
 
 
 def main(argv=None) -> int:

@@ -6,6 +6,7 @@ import streamlit as st
 
 from explorer.simulate import INITS
 from explorer import presets as P
+from explorer import validate as V
 from pages import _downloads, _ui
 
 KEEP = _ui.KEEP
@@ -23,7 +24,7 @@ with c1:
 with c2:
     source = _ui.score_widget(t, "c_score")
 with c3:
-    particles = st.select_slider("particles", [100, 250, 500, 1000, 2000, 5000], DF["c_particles"], key="c_particles", **KEEP)
+    particles = st.select_slider("particles", V.options("c_particles"), DF["c_particles"], key="c_particles", **KEEP)
 with c4:
     init = st.selectbox("initial particles", INITS, INITS.index(DF["c_init"]), key="c_init",
                         help="One draw shared by every sampler. CLD needs a draw of its prior: with 'prior' it "
@@ -33,8 +34,8 @@ with c5:
 with st.expander("Shared settings (0 = each sampler's default)", expanded=False):
     e1, e2, e3 = st.columns(3)
     eps = e1.number_input("step size ε for Langevin and MALA", 0.0, 100.0, DF["c_eps"], format="%.4g", key="c_eps", **KEEP)
-    steps = e2.number_input("steps (Langevin, MALA, underdamped, CLD)", 0, 100_000, DF["c_steps"], 100, key="c_steps", **KEEP)
-    frames = e3.select_slider("frames recorded", [50, 100, 200, 300], DF["c_frames"], key="c_frames", **KEEP)
+    steps = e2.number_input("steps (Langevin, MALA, underdamped, CLD)", 0, V.high("c_steps"), DF["c_steps"], 100, key="c_steps", **KEEP)
+    frames = e3.select_slider("frames recorded", V.options("c_frames"), DF["c_frames"], key="c_frames", **KEEP)
 
 _ui.write_url("compare")
 if len(chosen) < 2:

@@ -276,7 +276,8 @@ def test_csv_upload_good_and_bad():
     at = app("density", {"target": "csv"})
     at.sidebar.file_uploader(key="csv_file").upload("bad.csv", b"x,y\n1,2\nfoo,3\n", "text/csv").run()
     assert not at.exception
-    assert any("row 2 is not numeric" in e.value and "expected" in e.value for e in at.sidebar.error)
+    assert any("1 of 2 rows are not two finite numbers (data rows 2)" in e.value and "expected" in e.value
+               for e in at.sidebar.error)
     rng = np.random.default_rng(0)
     rows = "\n".join(f"{a:.4f},{b:.4f}" for a, b in rng.normal(size=(300, 2)))
     at.sidebar.file_uploader(key="csv_file").upload("pts.csv", ("x,y\n" + rows).encode(), "text/csv").run()
