@@ -460,37 +460,50 @@ def export(scene: Scene | CompareScene, fmt: str, path, *, progress=None) -> dic
 
 
 # ----- benchmark --------------------------------------------------------------------
-def _plain_funcanimation(scene: Scene):
-    """What a notebook user writes: FuncAnimation updating a scatter over imshow + quiver."""
+def _plain_funcanimation(scene: Scene | CompareScene):
+    """What a notebook user writes: FuncAnimation updating a scatter over imshow + quiver
+    (a Compare scene: one such axes per sampler, every particle, on the same timeline)."""
     import matplotlib
     matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt
     from matplotlib.animation import FuncAnimation
-    pos = scene.traj.positions
-    fig, ax = plt.subplots(figsize=(7.2, 7.2), dpi=100)
+    if isinstance(scene, CompareScene):
+        nf = scene.n_frames
+        panels = [(t.positions[G.timeline_frames(t, nf)], None) for t in scene.runs.values()]
+    else:
+        panels = [(scene.traj.positions, scene.level_fields[0] if scene.level_fields else scene.field)]
+    side = 7.2 if len(panels) == 1 else 4.8            # inches at 100 dpi: about our frames' pixels
+    fig, axes = plt.subplots(1, len(panels), figsize=(side * len(panels), side), dpi=100, squeeze=False)
     x0, x1, y0, y1 = scene.box
-    if scene.density_grid is not None:
-        ax.imshow(scene.density_grid.z, origin="lower", extent=scene.density_grid.box, cmap="viridis")
-    fg = scene.level_fields[0] if scene.level_fields else scene.field
-    if fg is not None:
-        ax.quiver(fg.x, fg.y, fg.u, fg.v, color="white")
-    sc = ax.scatter(pos[0, :, 0], pos[0, :, 1], s=6, c="#ff4b1f")
-    ax.set_xlim(x0, x1)
-    ax.set_ylim(y0, y1)
+    scatters = []
+    for ax, (pos, fg) in zip(axes[0], panels):
+        if scene.density_grid is not None:
+            ax.imshow(scene.density_grid.z, origin="lower", extent=scene.density_grid.box, cmap="viridis")
+        if fg is not None:
+            ax.quiver(fg.x, fg.y, fg.u, fg.v, color="white")
+        scatters.append(ax.scatter(pos[0, :, 0], pos[0, :, 1], s=6, c="#ff4b1f"))
+        ax.set_xlim(x0, x1)
+        ax.set_ylim(y0, y1)
 
     def update(i):
-        sc.set_offsets(pos[i])
-        ax.set_title(f"frame {i}")
-        return (sc,)
+        for ax, sc, (pos, _) in zip(axes[0], scatters, panels):
+            sc.set_offsets(pos[i])
+            ax.set_title(f"frame {i}")
+        return scatters
 
-    anim = FuncAnimation(fig, update, frames=len(pos), interval=G.FRAME_MS)
+    anim = FuncAnimation(fig, update, frames=len(panels[0][0]), interval=G.FRAME_MS)
     return fig, anim
 
 
-def bench(particles: int = 1000, frames: int = 200, out_dir: str | None = None, formats=("html", "gif", "mp4")) -> dict:
+COMPARE_BENCH = "kinetic"       # a three-panel Compare preset: Langevin, underdamped, CLD
+
+
+def bench(particles: int = 1000, frames: int = 200, out_dir: str | None = None, formats=("html", "gif", "mp4"),
+          compare: bool = False) -> dict:
     """Seconds and bytes of this module's exports of a Sample-page scene (annealed
-    Langevin on eight Gaussians) beside a plain matplotlib FuncAnimation of the same
-    trajectory saved to the same formats (HTML: ``to_jshtml``)."""
+    Langevin on eight Gaussians; ``compare``: the three-panel Compare preset
+    ``COMPARE_BENCH``) beside a plain matplotlib FuncAnimation of the same trajectories
+    saved to the same formats (HTML: ``to_jshtml``)."""
     import tempfile
     import matplotlib
     matplotlib.use("Agg", force=False)
@@ -501,7 +514,7 @@ def bench(particles: int = 1000, frames: int = 200, out_dir: str | None = None, 
     matplotlib.rcParams["animation.embed_limit"] = 500.0     # MB: to_jshtml refuses larger by default
     out_dir = out_dir or tempfile.mkdtemp(prefix="sfe-bench-")
     t0 = time.perf_counter()
-    scene = scene_trajectory(particles=particles, frames=frames)
+    scene = scene_trajectory(COMPARE_BENCH if compare else None, particles=particles, frames=frames)
     sim = time.perf_counter() - t0
     rows = []
     for fmt in formats:
@@ -525,7 +538,8 @@ def bench(particles: int = 1000, frames: int = 200, out_dir: str | None = None, 
                      "plain_seconds": round(plain_s, 3), "plain_bytes": plain_b,
                      "speedup": round(plain_s / max(ours["seconds"], 1e-9), 2),
                      "bytes_ratio": round(ours["bytes"] / max(plain_b, 1), 3)})
-    return {"particles": particles, "frames": int(scene.traj.n_frames), "simulate_seconds": round(sim, 3),
+    return {"scene": COMPARE_BENCH if compare else "eight-gaussians-annealed", "panels": len(scene.runs) if compare
+            else 1, "particles": particles, "frames": int(scene.n_frames), "simulate_seconds": round(sim, 3),
             "threads": torch.get_num_threads(), "out_dir": out_dir, "results": rows}
 
 
@@ -538,11 +552,13 @@ def main(argv=None) -> int:
     ap.add_argument("--frames", type=int, default=200)
     ap.add_argument("--formats", nargs="+", default=["html", "gif", "mp4"], choices=["html", "gif", "mp4"])
     ap.add_argument("--out-dir", default=None)
+    ap.add_argument("--compare", action="store_true",
+                    help=f"a three-panel Compare scene (preset {COMPARE_BENCH}) instead of one Sample panel")
     a = ap.parse_args(argv)
     if not a.bench:
         ap.print_help(sys.stderr)
         return 2
-    print(json.dumps(bench(a.particles, a.frames, a.out_dir, tuple(a.formats))))
+    print(json.dumps(bench(a.particles, a.frames, a.out_dir, tuple(a.formats), compare=a.compare)))
     return 0
 
 
