@@ -28,6 +28,7 @@ import io
 from dataclasses import dataclass, field
 
 import numpy as np
+import pandas as pd
 
 from .validate import InvalidInput, check_bytes, limits
 
@@ -177,7 +178,6 @@ def _numeric(cell: str, delim) -> bool:
 def _parse(body: list[str], delim, cols, ncols) -> tuple[np.ndarray, np.ndarray]:
     """(points, kept mask over body rows): pandas reads every row as text; a row is kept
     if its x and y are finite numbers and it has no field beyond the ``ncols`` expected."""
-    import pandas as pd
     names = list(range(ncols + 1))               # one spare column catches extra fields
     frame = pd.read_csv(io.StringIO("\n".join(body)), sep=delim if delim else r"\s+", header=None, names=names,
                         dtype=str, engine="c", quoting=csv.QUOTE_MINIMAL,
@@ -199,7 +199,6 @@ def _parse(body: list[str], delim, cols, ncols) -> tuple[np.ndarray, np.ndarray]
 def _aligned(body, delim, ncols):
     """Row-by-row split (slow path, only for ragged files): the first ncols fields and
     whether more follow."""
-    import pandas as pd
     rows = []
     for ln in body:
         f = _split(ln, delim)

@@ -31,6 +31,10 @@ import time
 from types import SimpleNamespace
 
 import numpy as np
+# pandas whole, at import: plotly and st.table look it up in sys.modules, and with several
+# sessions starting at once one thread saw another's half-imported pandas ("partially
+# initialized module 'pandas' has no attribute 'Series'": tests/test_classroom.py)
+import pandas as pd
 import streamlit as st
 import torch
 
@@ -289,11 +293,31 @@ def sidebar() -> SimpleNamespace:
     return t
 
 
+def navigation():
+    """The app's pages, one file each in pages/ (st.navigation; app.py runs the one asked for)."""
+    return st.navigation([
+        st.Page("pages/density.py", title="Density & field", icon="🌀", default=True),
+        st.Page("pages/sample.py", title="Sample", icon="🎲"),
+        st.Page("pages/compare.py", title="Compare", icon="⚖️"),
+        st.Page("pages/train.py", title="Train", icon="🏋️"),
+        st.Page("pages/lessons.py", title="Lessons", icon="🎓"),
+    ])
+
+
 def target() -> SimpleNamespace:
-    """The page's target. app.py draws the sidebar before every page and marks the run;
-    if a page runs without app.py (AppTest reruns a page of a multipage app by itself
-    when a ``pages/`` folder exists), the page draws the sidebar itself."""
+    """The page's target. app.py draws the sidebar before every page and marks the run.
+
+    A page that runs without app.py is Streamlit's legacy ``pages/``-folder mode: until
+    some session has run ``st.navigation``, a shared link to a page (``/train?...``) on a
+    fresh server runs that file alone, with a sidebar listing every file in pages/ and
+    without app.py's settings (torch threads, page config). Declaring the navigation
+    ends that mode for the whole server, and the rerun goes through app.py. Should it
+    happen twice in a session (it does not on a server), the page draws the sidebar."""
     if not st.session_state.pop("_app_ran", False):
+        if not st.session_state.get("_left_legacy_mode"):
+            st.session_state["_left_legacy_mode"] = True
+            navigation()
+            st.rerun()
         style()
         return sidebar()
     return st.session_state["_target"]
@@ -530,7 +554,6 @@ def _background(mkey, model, density):
 
 
 def metrics_table(runs: dict):
-    import pandas as pd
     rows = G.metrics_rows({SAMPLER_LABELS.get(k, k): r for k, r in runs.items()})
     return pd.DataFrame(rows).set_index("metric")
 

@@ -23,6 +23,8 @@ from explorer.training import OBJECTIVES, Trainer, field_error, make_grid
 from pages import _ui
 
 SLICE_SECONDS = 0.4          # training per fragment rerun: Stop answers within this
+WAIT_SECONDS = 2.0           # a session waiting for a free core redraws this often, not every 0.05 s:
+                             # redraws hold the GIL and slowed the sessions that were training
 OBJECTIVE_LABELS = {"ncsn": "ncsn: multi-σ denoising (NCSN) — for annealed Langevin",
                     "dsm": "dsm: denoising at one σ (Vincent)", "esm": "esm: explicit, against the KDE score",
                     "ism": "ism: implicit (Hyvärinen)", "ssm": "ssm: sliced (Song et al.)",
@@ -49,7 +51,9 @@ batch = c[5].select_slider("batch", _ui.CHOICES["tr_batch"], key="tr_batch", **_
 device_choice = c[6].selectbox("device", ["auto", *devices.available()], key="tr_device")
 seed = int(c[7].number_input("seed", 0, 2**31 - 1, key="tr_seed", **_ui.KEEP))
 device = devices.resolve(device_choice)
-st.caption(f"device in use: **{device}**" + ("" if device != "cpu" else f" ({torch.get_num_threads()} threads)"))
+threads = torch.get_num_threads()
+st.caption(f"device in use: **{device}**" + ("" if device != "cpu" else
+                                             f" ({threads} torch thread{'s' if threads != 1 else ''})"))
 
 config = dict(objective=objective, width=width, depth=depth, steps=steps, lr=lr, batch=batch, device=device, seed=seed)
 config_key = hashlib.sha256(repr((t.key, sorted(config.items()))).encode()).hexdigest()[:16]
@@ -190,7 +194,7 @@ def live():
     history = state.setdefault("tr_history", [])
     if state.get("tr_running") and tr is not None:
         gate = _ui.gate()                           # one CPU core per job: queue rather than thrash
-        if not gate.acquire(timeout=SLICE_SECONDS):
+        if not gate.acquire(timeout=WAIT_SECONDS):      # waiting blocks (no GIL, no redraws) for a while
             st.info("Waiting for a free CPU core: other sessions on this server are training or sampling.")
         else:
             t0 = time.perf_counter()
