@@ -93,7 +93,7 @@ def _delimiter(lines: list[str]) -> str | None:
     None: whitespace."""
     best, best_score = None, 0
     for d in DELIMITERS:
-        counts = [len(next(csv.reader([ln], delimiter=d))) for ln in lines]
+        counts = [len(_split(ln, d)) for ln in lines]
         if min(counts) >= 2:
             score = sum(c == counts[0] for c in counts)
             if score > best_score:
@@ -164,7 +164,12 @@ def read_xy(source) -> XY:
 
 
 def _split(line: str, delim) -> list[str]:
-    return next(csv.reader([line], delimiter=delim)) if delim else line.split()
+    if not delim:
+        return line.split()
+    try:
+        return next(csv.reader([line], delimiter=delim, quoting=csv.QUOTE_NONE))
+    except csv.Error:            # e.g. a NUL character: the row will not be numbers anyway
+        return line.split(delim)
 
 
 def _numeric(cell: str, delim) -> bool:
@@ -179,10 +184,13 @@ def _parse(body: list[str], delim, cols, ncols) -> tuple[np.ndarray, np.ndarray]
     """(points, kept mask over body rows): pandas reads every row as text; a row is kept
     if its x and y are finite numbers and it has no field beyond the ``ncols`` expected."""
     names = list(range(ncols + 1))               # one spare column catches extra fields
-    frame = pd.read_csv(io.StringIO("\n".join(body)), sep=delim if delim else r"\s+", header=None, names=names,
-                        dtype=str, engine="c", quoting=csv.QUOTE_MINIMAL,
-                        skip_blank_lines=False, on_bad_lines="skip", keep_default_na=False)
-    if len(frame) != len(body):                   # lines with more fields than the spare: dropped by pandas
+    try:
+        frame = pd.read_csv(io.StringIO("\n".join(body)), sep=delim if delim else r"\s+", header=None, names=names,
+                            dtype=str, engine="c", quoting=csv.QUOTE_NONE, skip_blank_lines=False,
+                            on_bad_lines="skip", keep_default_na=False)
+    except (pd.errors.ParserError, ValueError):   # e.g. a stray quote or NUL: split row by row instead
+        frame = None
+    if frame is None or len(frame) != len(body):  # lines with more fields than the spare were dropped
         frame = _aligned(body, delim, ncols)
     vals = []
     for c in cols:

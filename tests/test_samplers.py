@@ -195,8 +195,9 @@ def test_divergence_stops_and_reports_the_step(sampler):
         return
     assert tr.diverged_at is not None and 1 <= tr.diverged_at <= 100
     assert "diverged at step" in tr.message and str(tr.diverged_at) in tr.message
-    assert np.isfinite(tr.positions).all()          # the frames before the blow-up
-    assert tr.steps[-1] < tr.diverged_at
+    assert np.isfinite(tr.positions[:-1]).all()     # the frames before the blow-up ...
+    assert tr.steps[-1] == tr.diverged_at            # ... and the blow-up itself (NaN where not finite)
+    assert tr.n_frames >= 2 and tr.steps[-2] < tr.diverged_at
 
 
 def test_a_broken_score_stops_cld_cleanly():
