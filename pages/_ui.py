@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import pickle
 import threading
 import time
@@ -45,10 +44,9 @@ from explorer import export as E
 from explorer import presets as P
 from explorer import validate as V
 from explorer.data import DataError, accepted, read_xy
-from explorer.diffusions import CLD
 from explorer.kde import KDE
-from explorer.samplers import SAMPLERS, geometric_sigmas
-from explorer.simulate import INITS, evaluate, score_source
+from explorer.samplers import SAMPLERS
+from explorer.simulate import evaluate, score_source
 
 KEEP = dict(persist_state="session")     # every setting survives page switches; the URL: write_url()
 DATASETS = V.DATASETS
@@ -491,7 +489,7 @@ def sample_figures(mkey: str, _model, _density, sampler: str, settings_json: str
 def compare_figures(mkey: str, _model, _density, samplers: tuple, settings_json: str, particles: int, seed: int,
                     init: str, frames: int):
     runs = run_many(mkey, _model, _density, samplers, settings_json, particles, seed, init, frames)
-    bg = _background(mkey, _model, _density)
+    bg = E.background(_model, _density)
     trajs = {SAMPLER_LABELS[k]: r["traj"] for k, r in runs.items()}
     notes = {SAMPLER_LABELS[k]: ("own prior start" if r["traj"].params.get("start") == "own prior" else
                                  (f"diverged at step {r['traj'].diverged_at}" if r["traj"].diverged_at is not None
@@ -540,17 +538,6 @@ def canonical(fig):
     first run and every rerun send the browser the same JSON (plotly's template keys
     come back in another order after pickling) and a playing animation is left alone."""
     return pickle.loads(pickle.dumps(fig)) if fig is not None else None
-
-
-def _background(mkey, model, density):
-    """The density under the particles: the target's own, else the KDE's (data sets)."""
-    src = density if F.has_density(density) else (model if F.has_density(model) else None)
-    if src is None:
-        return None
-    try:
-        return F.density_grid(src, density.box, 120, 0.0)
-    except ValueError:
-        return None
 
 
 def metrics_table(runs: dict):

@@ -52,37 +52,44 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def app_url():
+def serve(log_name: str, env: dict | None = None):
+    """Start `streamlit run app.py` (the repository's .streamlit/config.toml applies) on a
+    free port of 127.0.0.1 and wait for its health check: (process, url, log file)."""
     port = _free_port()
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
     os.makedirs(SHOTS, exist_ok=True)
-    log = open(os.path.join(ROOT, "artifacts", "streamlit-test.log"), "w")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless=true",
-         "--server.address=127.0.0.1", f"--server.port={port}", "--browser.gatherUsageStats=false",
-         "--server.fileWatcherType=none"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    log = open(os.path.join(ROOT, "artifacts", log_name), "w")
+    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.address=127.0.0.1",
+                             f"--server.port={port}"], cwd=ROOT, env=env or dict(os.environ), stdout=log,
+                            stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     deadline = time.time() + 60
     while True:
         try:
             with urllib.request.urlopen(url + "/_stcore/health", timeout=2) as r:
                 if r.read().strip() == b"ok":
-                    break
+                    return proc, url, log
         except OSError:
             pass
         if proc.poll() is not None or time.time() > deadline:
             proc.kill()
             pytest.fail("streamlit did not answer /_stcore/health within 60 s")
         time.sleep(0.3)
-    yield url
+
+
+def stop(proc, log):
     proc.terminate()
     try:
         proc.wait(10)
     except subprocess.TimeoutExpired:
         proc.kill()
     log.close()
+
+
+@pytest.fixture(scope="module")
+def app_url():
+    proc, url, log = serve("streamlit-test.log", {**os.environ, "OMP_NUM_THREADS": "1"})
+    yield url
+    stop(proc, log)
 
 
 @pytest.fixture(scope="module")

@@ -12,14 +12,12 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 import time
 import urllib.request
 
 import pytest
 
-from test_browser import CHROMIUM, LAUNCH_ARGS, ROOT, _free_port, sync_playwright  # noqa: F401 (skips as it does)
+from test_browser import CHROMIUM, LAUNCH_ARGS, ROOT, serve, stop, sync_playwright  # (skips as it does)
 
 TRAIN_STEPS = 500          # one of the Train page's choices; ~1 min with 8 sessions and 9 tabs on 2 cores
 TRAIN = [("eight-gaussians", "ncsn", 0), ("ring", "ncsn", 1), ("mixture-1to4", "dsm", 2), ("two-rings", "ncsn", 3)]
@@ -49,32 +47,9 @@ def _cpu_seconds(pid) -> float:
 
 @pytest.fixture(scope="module")
 def server():
-    port = _free_port()
-    os.makedirs(os.path.join(ROOT, "artifacts"), exist_ok=True)
-    log = open(os.path.join(ROOT, "artifacts", "streamlit-classroom.log"), "w")
-    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.address=127.0.0.1",
-                             f"--server.port={port}"], cwd=ROOT, env=dict(os.environ), stdout=log,
-                            stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 60
-    while True:
-        try:
-            with urllib.request.urlopen(url + "/_stcore/health", timeout=2) as r:
-                if r.read().strip() == b"ok":
-                    break
-        except OSError:
-            pass
-        if proc.poll() is not None or time.time() > deadline:
-            proc.kill()
-            pytest.fail("streamlit did not answer /_stcore/health within 60 s")
-        time.sleep(0.3)
+    proc, url, log = serve("streamlit-classroom.log")
     yield url, proc
-    proc.terminate()
-    try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-    log.close()
+    stop(proc, log)
 
 
 @pytest.fixture(scope="module")
