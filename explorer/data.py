@@ -1,6 +1,6 @@
 """Reading x,y data from a CSV file: the one reader the CLI and the app use.
 
-Accepted (``ACCEPTED``, shown beside every upload): two numeric columns separated by
+Accepted (``accepted()``, shown beside every upload): two numeric columns separated by
 commas, semicolons, tabs, pipes or spaces; an optional header row (with more columns,
 the columns named x and y are taken); UTF-8 (or UTF-16 with its byte-order mark) text;
 at most ``limits().rows`` rows and ``limits().upload_mb`` MB; values up to ``MAX_ABS``
@@ -42,8 +42,6 @@ def accepted() -> str:
             f"(or columns named x and y), an optional header, 2 to {lim.rows:,} rows of finite numbers "
             f"up to {MAX_ABS:g} in size, at most {lim.upload_mb} MB")
 
-
-ACCEPTED = accepted()
 
 
 class DataError(ValueError):

@@ -304,11 +304,6 @@ def parse(name: str, texts: list[str]):
     return check(name, texts[-1])
 
 
-def check_settings(values: dict) -> dict:
-    """Every known setting of ``values`` checked (unknown keys are kept as they are)."""
-    return {k: (check(k, v) if (k in RULES or k == "target") else v) for k, v in values.items()}
-
-
 # ----- the cost of one request --------------------------------------------------------------
 def check_work(particles: int, steps: int):
     """One run: particles and steps each within their limit and their product within

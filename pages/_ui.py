@@ -77,7 +77,6 @@ h1 { font-size: 2.0rem !important; padding-top: 0 !important; padding-bottom: 0.
 # ----- settings in the URL -----------------------------------------------------------
 ALL_DEFAULTS = {**P.TARGET_DEFAULTS, **{k: v for d in P.PAGE_DEFAULTS.values() for k, v in d.items()}}
 SCORES = V.SCORES
-CHOICES = {k: V.options(k) for k, r in V.RULES.items() if r.choices is not None and not k.startswith("-")}
 TARGET_PARAMS = {"ring": ("radius", "width"), "two-rings": ("inner", "outer", "rwidth"), "double-well": ("barrier",),
                  "banana": ("curvature",), **{d: ("data_n",) for d in DATASETS}}
 KDE_KEYS = ("kernel", "bw", "bw_h", "bw_shape", "kde_n")

@@ -18,6 +18,7 @@ import torch
 from explorer import devices, modelio
 from explorer import fields as F
 from explorer import presets as P
+from explorer import validate as V
 from explorer import figures as G
 from explorer.training import OBJECTIVES, Trainer, field_error, make_grid
 from pages import _ui
@@ -43,11 +44,11 @@ for key, value in P.PAGE_DEFAULTS["train"].items():
 c = st.columns([2.2, 1, 1, 1.2, 1, 1, 1.2, 1])
 objective = c[0].selectbox("objective", OBJECTIVES, format_func=OBJECTIVE_LABELS.get, key="tr_objective",
                            **_ui.KEEP)
-width = c[1].select_slider("width", _ui.CHOICES["tr_width"], key="tr_width", **_ui.KEEP)
-depth = c[2].select_slider("depth", _ui.CHOICES["tr_depth"], key="tr_depth", **_ui.KEEP)
-steps = c[3].select_slider("steps", _ui.CHOICES["tr_steps"], key="tr_steps", **_ui.KEEP)
-lr = c[4].select_slider("learning rate", _ui.CHOICES["tr_lr"], key="tr_lr", **_ui.KEEP)
-batch = c[5].select_slider("batch", _ui.CHOICES["tr_batch"], key="tr_batch", **_ui.KEEP)
+width = c[1].select_slider("width", V.options("tr_width"), key="tr_width", **_ui.KEEP)
+depth = c[2].select_slider("depth", V.options("tr_depth"), key="tr_depth", **_ui.KEEP)
+steps = c[3].select_slider("steps", V.options("tr_steps"), key="tr_steps", **_ui.KEEP)
+lr = c[4].select_slider("learning rate", V.options("tr_lr"), key="tr_lr", **_ui.KEEP)
+batch = c[5].select_slider("batch", V.options("tr_batch"), key="tr_batch", **_ui.KEEP)
 device_choice = c[6].selectbox("device", ["auto", *devices.available()], key="tr_device")
 seed = int(c[7].number_input("seed", 0, 2**31 - 1, key="tr_seed", **_ui.KEEP))
 device = devices.resolve(device_choice)
