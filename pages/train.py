@@ -61,25 +61,41 @@ config_key = hashlib.sha256(repr((t.key, sorted(config.items()))).encode()).hexd
 state = st.session_state
 if state.get("tr_key") != config_key and not state.get("tr_running"):
     state["tr_trainer"], state["tr_key"], state["tr_history"] = None, config_key, []
+    state.pop("tr_error", None)             # it was about the settings just changed
+
+def _start(density, config, budget):
+    """Start, Continue or Train on. A callback: it runs when the click arrives, before the
+    script, so a click landing while the page is still running cannot be lost with an
+    interrupted run (a return value read halfway down the page can)."""
+    state.pop("tr_error", None)
+    try:
+        tr = state.get("tr_trainer")
+        if tr is None:
+            tr = state["tr_trainer"] = Trainer(density, **config)
+        if tr.step >= tr.steps:
+            tr.steps += budget              # 'train on': another budget at the final learning rate
+        state["tr_running"] = True
+    except ValueError as e:
+        state["tr_running"], state["tr_error"] = False, str(e)
+
+
+def _stop():
+    state["tr_running"] = False
+
+
+def _reset():
+    state["tr_trainer"], state["tr_history"] = None, []
+
 
 b = st.columns([1, 1, 1, 4])
 trainer = state.get("tr_trainer")
 label = "▶ Start" if trainer is None or trainer.step == 0 else ("▶ Continue" if trainer.step < trainer.steps else "▶ Train on")
-if b[0].button(label, type="primary", disabled=bool(state.get("tr_running"))):
-    try:
-        if trainer is None:
-            with st.spinner("setting up the network…"):
-                trainer = state["tr_trainer"] = Trainer(t.density, **config)
-        if trainer.step >= trainer.steps:
-            trainer.steps += steps          # 'train on': another budget at the final learning rate
-        state["tr_running"] = True
-    except ValueError as e:
-        st.error(str(e))
-if b[1].button("■ Stop", disabled=not state.get("tr_running")):
-    state["tr_running"] = False
-if b[2].button("↺ Reset", disabled=bool(state.get("tr_running"))):
-    state["tr_trainer"], state["tr_history"] = None, []
-    trainer = None
+running = bool(state.get("tr_running"))
+b[0].button(label, type="primary", disabled=running, on_click=_start, args=(t.density, config, steps))
+b[1].button("■ Stop", disabled=not running, on_click=_stop)
+b[2].button("↺ Reset", disabled=running, on_click=_reset)
+if state.get("tr_error"):
+    st.error(state["tr_error"])
 
 
 def _publish(tr: Trainer):

@@ -246,7 +246,6 @@ def test_gmm_table_edits_and_bad_input():
     assert any("positive definite" in e.value and "expected" in e.value for e in at.error)
     assert charts(at)                                       # the last valid mixture is still drawn
     # a valid edit: a third component
-    from streamlit.testing.v1 import AppTest  # noqa: F401
     at2 = app("density", {"target": "gmm"})
     at2.session_state["gmm_editor_0"] = {"edited_rows": {}, "deleted_rows": [],
                                          "added_rows": [{"weight": 1.0, "mean_x": 0.0, "mean_y": 2.0, "var_x": 0.2,
@@ -294,7 +293,6 @@ def test_every_sampler_on_the_sample_page(sampler):
     spec = animated(charts(at))[0]
     n = len(spec["frames"])
     assert 150 <= n <= 210
-    moving = spec["frames"][0]["traces"]
     kinetic = sampler in ("underdamped", "cld", "cld-ode")
     xaxes = {spec["data"][i].get("xaxis", "x") for i in particle_trace(spec)}
     if kinetic:      # phase space: x and v panels, both animated
@@ -564,6 +562,28 @@ def test_train_page_stop_leaves_a_usable_partial_model():
     assert not at.session_state["tr_running"] and 0 < tr.step < 16000
     ok(at)
     assert at.session_state["learned_score"] is not None        # the partial model is kept
+
+
+def test_train_start_refused_says_why_and_a_second_press_trains(monkeypatch):
+    """Start is a callback (the click counts even if it lands mid-run); a trainer the
+    engine refuses leaves the page serving with the engine's message."""
+    import explorer.training as T
+    real = T.Trainer
+
+    class Refusing(real):
+        def __init__(self, *a, **k):
+            raise ValueError("width=128: more than this server allows")
+
+    monkeypatch.setattr(T, "Trainer", Refusing)
+    at = app("train")
+    at.button[0].click().run()
+    assert not at.exception
+    assert not at.session_state["tr_running"] and at.session_state["tr_trainer"] is None
+    assert any("more than this server allows" in e.value for e in at.error)
+    monkeypatch.setattr(T, "Trainer", real)
+    at.run()                        # the button's callback is the one the last run defined
+    at.button[0].click().run()
+    assert at.session_state["tr_running"] and not at.error
 
 
 def test_train_settings_come_from_a_link_and_go_back_into_the_url():
