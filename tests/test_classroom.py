@@ -70,8 +70,25 @@ def _tab(browser, url):
     pg = ctx.new_page()
     errors = []
     pg.on("pageerror", lambda e: errors.append(str(e)))
+    pg.sockets = []                            # a second websocket is a reconnect
+    pg.on("websocket", lambda ws: pg.sockets.append(ws.url))
     pg.goto(url, wait_until="commit")
     return pg, errors
+
+
+def _diagnose(tabs, why):
+    """What each tab shows (screenshot, text, websockets) and the server log's tail,
+    so that a failure on a CI machine can be understood from its output."""
+    print(f"--- classroom failure: {why}", flush=True)
+    for i, pg in enumerate(tabs):
+        try:
+            pg.screenshot(path=os.path.join(ROOT, "artifacts", "screenshots", f"classroom-fail-{i}.png"))
+            text = " | ".join(pg.inner_text("[data-testid='stMain']").split("\n"))[:600]
+        except Exception as e:                 # noqa: BLE001 - a diagnosis must not hide the failure
+            text = f"(unreadable: {e})"
+        print(f"tab {i} {pg.url}: websockets {len(pg.sockets)}; {text}", flush=True)
+    with open(os.path.join(ROOT, "artifacts", "streamlit-classroom.log")) as fh:
+        print("server log tail:", "".join(fh.readlines()[-40:]), sep="\n", flush=True)
 
 
 def _metric(pg, name) -> str:
@@ -110,25 +127,42 @@ def _progress(pg) -> str:
 
 
 def test_eight_sessions_train_and_sample_at_once_each_with_its_own_result(server, browser):
+    opened = []
+    try:
+        _eight_sessions(server, browser, opened)
+    except Exception as e:                     # noqa: BLE001 - diagnosed, then raised as it was
+        _diagnose([pg for pg, _ in opened], repr(e)[:400])
+        raise
+
+
+def _eight_sessions(server, browser, opened):
     url, proc = server
     t0 = time.time()
     trains = [_tab(browser, f"{url}/train?target={t}&tr_objective={o}&tr_seed={s}&tr_steps={TRAIN_STEPS}")
               for t, o, s in TRAIN]
-    for pg, _ in trains:
+    opened += trains
+    for pg, _ in trains:                       # each page loaded and its script run done
         pg.get_by_role("button", name="▶ Start").wait_for(timeout=120_000)
+        pg.wait_for_selector("[data-test-script-state='notRunning']", timeout=120_000)
     ready = time.time() - t0
     print(f"train tabs ready after {ready:.1f} s", flush=True)
     t_start = time.time()
     for pg, _ in trains:                       # four students press Start together
         pg.get_by_role("button", name="▶ Start").click()
-    for pg, _ in trains:                       # a click that lands while the page reruns is lost:
-        for _ in range(3):                     # like a student, press again until it trains
+    presses_again = 0
+    for pg, _ in trains:                       # like a student, press again if nothing happened
+        for attempt in range(3):
             try:
-                pg.wait_for_selector("[data-testid='stProgress']", timeout=20_000)
+                pg.wait_for_selector("[data-testid='stProgress']", timeout=30_000)
                 break
             except Exception:                  # noqa: BLE001 - Playwright's TimeoutError
-                pg.get_by_role("button", name="▶ Start").click()
+                assert attempt < 2, f"{pg.url}: no training after three presses of Start"
+                start = pg.get_by_role("button", name="▶ Start")
+                if start.is_enabled():         # disabled: it is training, the page is slow to say so
+                    presses_again += 1
+                    start.click()
     samples = [_tab(browser, f"{url}/sample?target={t}&sampler={s}&seed={seed}") for t, s, seed in SAMPLE]
+    opened += samples
     time.sleep(2.0)
     # a ninth visitor opens the app while eight sessions work: the server's answer (the page
     # and its health check over HTTP), then the first figure drawn in this same 2-core
@@ -141,6 +175,7 @@ def test_eight_sessions_train_and_sample_at_once_each_with_its_own_result(server
     http_s = time.time() - t_http
     t_probe = time.time()
     probe, probe_errors = _tab(browser, url + "/")
+    opened.append((probe, probe_errors))
     probe.wait_for_selector(".js-plotly-plot .main-svg", timeout=120_000)
     probe_load = time.time() - t_probe
     busy = [_progress(pg) for pg, _ in trains]
@@ -155,9 +190,13 @@ def test_eight_sessions_train_and_sample_at_once_each_with_its_own_result(server
     # (one headless browser otherwise lets a tab's timers, which drive the training
     # fragment's reruns, fall asleep), until every one shows its last step and Fisher value
     deadline = time.time() + 600
+    missing = [0] * len(trains)                # rounds in a row without a progress line
     while not all(f"step {TRAIN_STEPS} of {TRAIN_STEPS}" in _progress(pg) and "Fisher" in _progress(pg)
                   for pg, _ in trains):
-        assert time.time() < deadline, [_progress(pg) for pg, _ in trains]
+        shown = [_progress(pg) for pg, _ in trains]
+        missing = [m + 1 if not text else 0 for m, text in zip(missing, shown)]
+        assert max(missing) < 3, f"a session lost its training (no progress line for ~6 s): {shown}"
+        assert time.time() < deadline, shown
         for pg, _ in trains:
             pg.bring_to_front()
             time.sleep(0.5)
@@ -188,7 +227,9 @@ def test_eight_sessions_train_and_sample_at_once_each_with_its_own_result(server
                "tabs_ready_s": round(ready, 1), "sampling_done_s": round(sample_done, 1),
                "all_done_s": round(all_done, 1), "new_visitor_http_page_and_health_s": round(http_s, 2),
                "new_visitor_first_figure_in_the_loaded_browser_s": round(probe_load, 1),
-               "training_progress_when_visitor_came": busy, "server_peak_rss_mb": round(peak_mb),
+               "training_progress_when_visitor_came": busy,
+               "start_pressed_again": presses_again,
+               "websocket_reconnects": sum(len(pg.sockets) - 1 for pg, _ in opened), "server_peak_rss_mb": round(peak_mb),
                "cpu_cores": os.cpu_count(), "results": got}
     with open(os.path.join(ROOT, "artifacts", "classroom.json"), "w") as fh:
         json.dump(figures, fh, indent=1)
