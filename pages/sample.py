@@ -49,7 +49,7 @@ with st.container(key="widget_rows"):     # hidden in presentation mode
                                             "(NCSN's lr is 2ε).", **KEEP)
         if sampler == "annealed":
             s["a_eps"] = p1.number_input("step size ε at the last level", 0.0, 100.0, DF["a_eps"], format="%.4g", key="a_eps",
-                                       help=f"0 = default: 0.1 σ_L². Level i uses ε σ_i²/σ_L².", **KEEP)
+                                       help="0 = default: 0.1 σ_L². Level i uses ε σ_i²/σ_L².", **KEEP)
         if sampler == "underdamped":
             s["h"] = p1.number_input("time step h", 0.0, 100.0, DF["h"], format="%.4g", key="h",
                                        help=f"0 = default: scale·√M/4 (here {0.25 * model.scale:.3g} at M = 1)", **KEEP)

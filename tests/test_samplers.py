@@ -9,7 +9,6 @@ import torch
 from explorer import densities as D
 from explorer import metrics as M
 from explorer import samplers as S
-from explorer.diffusions import CLD
 from explorer.simulate import initial, simulate
 
 GAUSS = dict(weights=[1.0], means=[[0.5, -0.3]], covs=[[[1.0, 0.0], [0.0, 0.25]]])
