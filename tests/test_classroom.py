@@ -72,6 +72,10 @@ def _tab(browser, url):
     pg.on("pageerror", lambda e: errors.append(str(e)))
     pg.sockets = []                            # a second websocket is a reconnect
     pg.on("websocket", lambda ws: pg.sockets.append(ws.url))
+    pg.events = []                             # for a diagnosis: crashes, console errors, closed sockets
+    pg.on("crash", lambda _: pg.events.append("renderer crashed"))
+    pg.on("console", lambda m: pg.events.append(f"console {m.type}: {m.text[:200]}") if m.type == "error" else None)
+    pg.on("websocket", lambda ws: ws.on("close", lambda _: pg.events.append("websocket closed")))
     pg.goto(url, wait_until="commit")
     return pg, errors
 
@@ -86,7 +90,7 @@ def _diagnose(tabs, why):
             text = " | ".join(pg.inner_text("[data-testid='stMain']").split("\n"))[:600]
         except Exception as e:                 # noqa: BLE001 - a diagnosis must not hide the failure
             text = f"(unreadable: {e})"
-        print(f"tab {i} {pg.url}: websockets {len(pg.sockets)}; {text}", flush=True)
+        print(f"tab {i} {pg.url}: websockets {len(pg.sockets)}; events {pg.events[-8:]}; {text}", flush=True)
     with open(os.path.join(ROOT, "artifacts", "streamlit-classroom.log")) as fh:
         print("server log tail:", "".join(fh.readlines()[-40:]), sep="\n", flush=True)
 
