@@ -209,15 +209,19 @@ shown = st.select_slider("field shown at " + ("CLD time t" if objective == "hsm"
 def live():
     tr = state.get("tr_trainer")
     history = state.setdefault("tr_history", [])
-    # Every element below has a fixed place in every run (placeholders where it may be
-    # absent): a fragment rerun then only replaces elements, never shifts them, which
-    # keeps the browser's element tree simple to patch at 2-3 reruns a second.
-    note, bar = st.empty(), st.empty()
+    # The note has a fixed place (an empty slot when there is nothing to say), so the
+    # elements after it never shift between reruns. Only the note is a placeholder: an
+    # st.empty() blanks its slot from the start of a run, so the progress bar and charts
+    # are sent whole at the end of the slice, and the old ones stay on screen until then.
+    note = st.empty()
     if state.get("tr_running") and tr is not None:
         gate = _ui.gate()                           # one CPU core per job: queue rather than thrash
-        if not gate.acquire(timeout=WAIT_SECONDS):      # waiting blocks (no GIL, no redraws) for a while
+        got = gate.acquire(blocking=False)
+        if not got:
             note.info("Waiting for a free CPU core: other sessions on this server are training or sampling.")
-        else:
+            got = gate.acquire(timeout=WAIT_SECONDS)    # waiting blocks (no GIL, no redraws) for a while
+        if got:
+            note.empty()
             t0 = time.perf_counter()
             try:
                 while tr.step < tr.steps and time.perf_counter() - t0 < SLICE_SECONDS:
@@ -239,7 +243,7 @@ def live():
         _publish(tr)
     if tr is not None:
         done = tr.step / max(tr.steps, 1)
-        bar.progress(min(done, 1.0), text=f"step {tr.step} of {tr.steps} · {tr.elapsed:.1f} s of training"
+        st.progress(min(done, 1.0), text=f"step {tr.step} of {tr.steps} · {tr.elapsed:.1f} s of training"
                     + (f" · worst Fisher divergence {history[-1]['fisher_max']:.3g}" if history and
                        "fisher_max" in history[-1] else ""))
     panels, err = _field_panels(tr, shown)
@@ -248,17 +252,16 @@ def live():
         st.plotly_chart(G.panels_figure(panels, t.box, height=600), width="stretch")
     with right:
         st.plotly_chart(_loss_figure(tr, history), width="stretch")
-        fisher_slot, error_slot = st.empty(), st.empty()
         ff = _fisher_figure(history)
         if ff is not None:
-            fisher_slot.plotly_chart(ff, width="stretch")
+            st.plotly_chart(ff, width="stretch")
         if err is not None:
             xs, ys, e = err
             ef = go.Figure(go.Heatmap(x=xs, y=ys, z=e.astype(np.float32), colorscale="Cividis",
                                       colorbar=dict(title="|s − s*|")))
             ef.update_layout(title="pointwise error", height=330, font_size=G.FONT,
                              margin=dict(l=60, r=20, t=50, b=40), yaxis_scaleanchor="x")
-            error_slot.plotly_chart(ef, width="stretch")
+            st.plotly_chart(ef, width="stretch")
 
 
 live()

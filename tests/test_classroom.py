@@ -137,6 +137,9 @@ def test_eight_sessions_train_and_sample_at_once_each_with_its_own_result(server
     except Exception as e:                     # noqa: BLE001 - diagnosed, then raised as it was
         _diagnose([pg for pg, _ in opened], repr(e)[:400])
         raise
+    finally:                                   # no tab left training into the next test
+        for pg, _ in opened:
+            pg.context.close()
 
 
 def _eight_sessions(server, browser, opened):
@@ -238,8 +241,6 @@ def _eight_sessions(server, browser, opened):
     with open(os.path.join(ROOT, "artifacts", "classroom.json"), "w") as fh:
         json.dump(figures, fh, indent=1)
     print(json.dumps(figures))
-    for pg, _ in trains + samples + [(probe, None)]:
-        pg.context.close()
 
 
 def test_a_tab_closed_mid_training_leaves_the_server_idle(server, browser):
