@@ -9,18 +9,14 @@ figure, and the main thread's task/script/layout/style seconds; for the last ope
 seconds by script and by function, and when each response (over 0.3 s) arrived."""
 import collections
 import json
-import os
-import subprocess
 import sys
 import time
-import urllib.request
 
 from playwright.sync_api import sync_playwright
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from app_timings import ARGS, CHROMIUM, start_server      # the same server and browser (benchmarks/)
+
 PORT = 8622
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 
 def _name(url: str, fallback: str) -> str:
@@ -66,17 +62,10 @@ def profile_open(browser, url: str, last: bool):
 
 def main():
     path = sys.argv[1] if len(sys.argv) > 1 else "/"
-    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.address=127.0.0.1",
-                             f"--server.port={PORT}"], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = start_server(PORT)
     try:
-        while True:
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{PORT}/_stcore/health", timeout=1)
-                break
-            except OSError:
-                time.sleep(0.1)
         with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
             for i in range(3):
                 profile_open(browser, f"http://127.0.0.1:{PORT}{path}", last=i == 2)
             browser.close()
