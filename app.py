@@ -1,23 +1,37 @@
-"""Score Field Explorer: `streamlit run app.py`. Torch threads, the page config, the page
-list (_ui.navigation) and the shared sidebar (the target density or data set); each page is a file in pages/."""
+"""Score Field Explorer: `streamlit run app.py`.
+
+Streamlit finds the ``st.App`` below, serves ``main.py`` (the page list and the shared
+sidebar) to every browser session, and runs ``_lifespan`` once when the server starts.
+The lifespan warms, in a background thread, what the first visitor would otherwise wait
+for: torch's import and the first page's grid (``pages/_ui.warm_up``). The server
+answers at once; a session that arrives before the warm-up is done waits for it (Python's
+import lock, Streamlit's cache), never computes twice. ``streamlit run main.py`` serves
+the same app without the warm-up."""
+import threading
+import time
+from contextlib import asynccontextmanager
+
 import streamlit as st
-import torch
+from streamlit.logger import get_logger      # the server console's format and level
 
-from explorer import validate as V
-from pages import _ui
+log = get_logger("score_field_explorer.warm_up")
 
-# Sessions run in threads of one process: torch ops of one session use limits().torch_threads
-# threads (default 1), so N sessions use N cores instead of fighting over all of them
-# (two 2-thread torch processes on 2 cores ran 50-100x slower here). SFE_TORCH_THREADS sets it.
-if torch.get_num_threads() != V.limits().torch_threads:
-    torch.set_num_threads(V.limits().torch_threads)
 
-st.set_page_config(page_title="Score Field Explorer", page_icon="🧭", layout="wide",
-                   initial_sidebar_state="expanded")
-_ui.style()
+def _warm_up():
+    t = time.perf_counter()
+    try:
+        from pages import _ui
+        _ui.warm_up()
+    except Exception:           # the app still serves; its first visitor just does the work
+        log.exception("warm-up failed")
+    else:
+        log.info("warm-up done in %.2f s", time.perf_counter() - t)
 
-nav = _ui.navigation()
-_ui.sidebar()
-_ui.presentation()
-st.session_state["_app_ran"] = True     # pages/_ui.py target(): the sidebar is drawn
-nav.run()
+
+@asynccontextmanager
+async def _lifespan(_app):
+    threading.Thread(target=_warm_up, name="warm-up", daemon=True).start()
+    yield
+
+
+app = st.App("main.py", lifespan=_lifespan)

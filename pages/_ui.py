@@ -1,6 +1,6 @@
 """What the pages share: the sidebar's target (density or data set, its parameters,
 the KDE), cached engine calls and small layout helpers. Not a page (st.navigation in
-app.py lists the pages); Streamlit lives here, the maths in ``explorer``.
+main.py lists the pages); Streamlit lives here, the maths in ``explorer``.
 
 State: every setting is a widget with ``key=<URL name>`` and ``persist_state="session"``
 (it survives page switches). The URL is kept by hand, not with ``bind="query-params"``:
@@ -291,7 +291,7 @@ def sidebar() -> SimpleNamespace:
 
 
 def navigation():
-    """The app's pages, one file each in pages/ (st.navigation; app.py runs the one asked for)."""
+    """The app's pages, one file each in pages/ (st.navigation; main.py runs the one asked for)."""
     return st.navigation([
         st.Page("pages/density.py", title="Density & field", icon="🌀", default=True),
         st.Page("pages/sample.py", title="Sample", icon="🎲"),
@@ -302,13 +302,13 @@ def navigation():
 
 
 def target() -> SimpleNamespace:
-    """The page's target. app.py draws the sidebar before every page and marks the run.
+    """The page's target. main.py draws the sidebar before every page and marks the run.
 
-    A page that runs without app.py is Streamlit's legacy ``pages/``-folder mode: until
+    A page that runs without main.py is Streamlit's legacy ``pages/``-folder mode: until
     some session has run ``st.navigation``, a shared link to a page (``/train?...``) on a
     fresh server runs that file alone, with a sidebar listing every file in pages/ and
-    without app.py's settings (torch threads, page config). Declaring the navigation
-    ends that mode for the whole server, and the rerun goes through app.py. Should it
+    without main.py's settings (torch threads, page config). Declaring the navigation
+    ends that mode for the whole server, and the rerun goes through main.py. Should it
     happen twice in a session (it does not on a server), the page draws the sidebar."""
     if not st.session_state.pop("_app_ran", False):
         if not st.session_state.get("_left_legacy_mode"):
@@ -413,6 +413,28 @@ def grids(mkey: str, _model, box: tuple, sigma: float, n_arrows: int, n_grid: in
     except ValueError as e:
         dg, fg, note = None, None, str(e)
     return dg, fg, note
+
+
+def torch_threads():
+    """Sessions run in threads of one process: torch ops of one session use
+    limits().torch_threads threads (default 1), so N sessions use N cores instead of
+    fighting over all of them (two 2-thread torch processes on 2 cores ran 50-100x
+    slower here). SFE_TORCH_THREADS sets it."""
+    if torch.get_num_threads() != V.limits().torch_threads:
+        torch.set_num_threads(V.limits().torch_threads)
+
+
+def warm_up():
+    """The first page's work for a visitor with the defaults, done once at server start
+    (app.py's lifespan): the imports above (torch, plotly, pandas), the default target,
+    its grid under the Density page's own cache key, and one figure (plotly loads its
+    validators on first use). tests/test_app.py checks that the page then finds the grid
+    cached, so these defaults cannot drift from the page's."""
+    torch_threads()
+    t = make_target(make_spec({}))
+    df = P.PAGE_DEFAULTS["density"]
+    dg, fg, _ = grids(model_key(t, "exact"), t.density, t.box, float(df["sigma"]), int(df["arrows_n"]))
+    G.panels_figure([dict(density=dg, field=fg, title="")], t.box)
 
 
 @st.cache_resource(show_spinner=False)

@@ -19,7 +19,7 @@ from explorer import fields as F
 from explorer import presets as P
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-APP = os.path.join(ROOT, "app.py")
+APP = os.path.join(ROOT, "main.py")     # the script app.py serves to every session
 PAGES = {"density": "pages/density.py", "sample": "pages/sample.py", "compare": "pages/compare.py",
          "lessons": "pages/lessons.py", "train": "pages/train.py"}
 SAMPLERS = ("langevin", "mala", "annealed", "underdamped", "cld", "cld-ode")
@@ -31,12 +31,12 @@ BUDGET = 3_000_000      # bytes: 1000 particles x 200 frames must fit (issue 4)
 # ----- helpers ----------------------------------------------------------------------
 @pytest.fixture(autouse=True)
 def _navigation_not_v1(monkeypatch):
-    """Run AppTest reruns through app.py, as the server does.
+    """Run AppTest reruns through main.py, as the server does.
 
     A ``pages/`` folder next to the main script switches Streamlit into its legacy
     (v1) multipage mode until ``st.navigation`` runs; the server leaves that mode for
     good on the first run, but AppTest re-derives it before every run, so its reruns
-    execute the page file alone (no app.py, no sidebar). Pin the flag to False."""
+    execute the page file alone (no main.py, no sidebar). Pin the flag to False."""
     from streamlit.runtime.pages_manager import PagesManager
     init = PagesManager.__init__
 
@@ -109,6 +109,23 @@ def test_density_page_first_load_shows_density_and_arrows():
     assert arrows["marker"]["symbol"] == "arrow" and len(arr(arrows["x"])) == 21 * 21
     assert url(at, "gmm") is None
 
+
+def test_server_warm_up_leaves_the_first_pages_grid_cached(monkeypatch):
+    """app.py's lifespan runs _ui.warm_up() when the server starts. The first visitor's
+    Density page must then find its grid in the cache: warm_up builds the same defaults
+    and the same cache key as the page, or the warm-up would be wasted work."""
+    from pages import _ui
+    calls = []
+    real = F.density_grid
+    monkeypatch.setattr(F, "density_grid", lambda *a, **kw: calls.append(a[2:]) or real(*a, **kw))
+    _ui.grids.clear()
+    ok(app())
+    assert len(calls) == 1                  # the counter sees a cold page compute its grid
+    _ui.grids.clear()
+    _ui.warm_up()
+    assert len(calls) == 2
+    ok(app())
+    assert len(calls) == 2                  # ... and a warmed one find it cached
 
 def test_sample_page_opens_with_an_animation_ready_to_play():
     at = app("sample")

@@ -211,7 +211,7 @@ def _eight_sessions(server, browser, opened):
     peak_mb = _proc_status(proc.pid, "VmHWM") / 1024
 
     import torch
-    torch.set_num_threads(1)                   # as the server runs (app.py: SFE_TORCH_THREADS, default 1)
+    torch.set_num_threads(1)                   # as the server runs (main.py: SFE_TORCH_THREADS, default 1)
     got = {}
     for (pg, errors), (target, sampler, seed) in zip(samples, SAMPLE):
         shown = (_metric(pg, "energy distance"), _metric(pg, "status"))

@@ -277,7 +277,7 @@ def download_spy():
 
 @contextlib.contextmanager
 def app_through_app_py():
-    """As tests/test_app.py: AppTest reruns go through app.py, as the server's do."""
+    """As tests/test_app.py: AppTest reruns go through main.py, as the server's do."""
     from streamlit.runtime.pages_manager import PagesManager
     init = PagesManager.__init__
 
@@ -294,7 +294,7 @@ def app_through_app_py():
 
 def open_app(page: str, query: dict):
     from streamlit.testing.v1 import AppTest
-    at = AppTest.from_file(os.path.join(ROOT, "app.py"), default_timeout=180)
+    at = AppTest.from_file(os.path.join(ROOT, "main.py"), default_timeout=180)
     for k, v in query.items():
         at.query_params[k] = v
     at.switch_page(page)
