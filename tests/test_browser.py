@@ -193,6 +193,21 @@ def _no_errors(page, interrupts=0):
     assert page.interrupts <= interrupts, f"{page.interrupts} unhandled promise rejections"
 
 
+def test_server_start_warms_the_first_page(app_url):
+    """app.py's st.App lifespan runs pages/_ui.warm_up() in a thread at server start.
+    A failure there is only logged (the app still serves, its first visitor does the
+    work), so the server's log must say the warm-up finished."""
+    path = os.path.join(ROOT, "artifacts", "streamlit-test.log")
+    deadline = time.time() + 120           # ~1.5 s on a quiet 2-core machine
+    while True:
+        with open(path) as fh:
+            text = fh.read()
+        if "warm-up done in" in text or "warm-up failed" in text or time.time() > deadline:
+            break
+        time.sleep(0.5)
+    assert "warm-up done in" in text and "warm-up failed" not in text, text[-3000:]
+
+
 def test_every_page_draws_its_figure(app_url, chromium):
     page = Page(chromium, app_url)
     timings = {"first_load_s": round(page.first_load_s, 2)}
