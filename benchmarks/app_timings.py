@@ -47,12 +47,13 @@ else:
 """
 
 
-def start_server(port: int, script: str = "app.py", cwd: str = ROOT) -> subprocess.Popen:
+def start_server(port: int, script: str = "app.py", cwd: str = ROOT, env: dict | None = None) -> subprocess.Popen:
     """`streamlit run <script>` on 127.0.0.1:port (in the repository the .streamlit/config.toml
-    applies), returned once it answers its health check."""
+    applies; ``env`` adds environment variables), returned once it answers its health check."""
     proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", script, "--server.address=127.0.0.1",
                              f"--server.port={port}", "--server.headless=true", "--browser.gatherUsageStats=false"],
-                            cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                            cwd=cwd, env={**os.environ, **(env or {})}, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
     while True:
         try:
             urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=1)
