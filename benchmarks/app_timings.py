@@ -6,15 +6,21 @@ returning visitors, a widget change, and the floor that Streamlit and plotly.js 
 Chromium is started first: a lecturer's browser is already open, so the cold start is
 `streamlit run app.py` to the first page's figure drawn. A new visitor is a fresh
 browser context (empty cache); a returning visitor reuses one Chromium profile (Streamlit's
-static files are cached as immutable, and V8 keeps compiled code). The floor serves
-the first page's figure alone, and a two-point chart, from a one-line Streamlit script.
+static files are cached as immutable, and V8 keeps compiled code). The floor takes the
+two parts apart: the first page's figure alone, a two-point chart, and one line of text,
+each from a one-line Streamlit script; and the same figure drawn by plotly.js in a plain
+HTML page with no Streamlit (the plotly.min.js that the plotly package ships).
 Prints one JSON object of seconds (medians with min and max over the opens)."""
+import functools
+import http.server
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
 
@@ -40,11 +46,19 @@ def fig():
     d = D.get("eight-gaussians")
     panel = dict(density=F.density_grid(d, d.box, 120, 0.0), field=F.field_grid(d, d.box, 21, 0.0), title="eight-gaussians")
     return G.panels_figure([panel], d.box, height=680)
-if "trivial" in st.query_params:
+if "text" in st.query_params:
+    st.write("Streamlit alone")
+elif "trivial" in st.query_params:
     st.plotly_chart({{"data": [{{"type": "scatter", "x": [0, 1], "y": [0, 1]}}]}})
 else:
     st.columns([3, 1])[0].plotly_chart(fig(), config={{"displaylogo": False}})
 """
+
+# The same figure in a plain HTML page: plotly.js and nothing else, 1,100 px wide as in the app.
+PLAIN_HTML = """<!doctype html><html><head><meta charset="utf-8"></head><body>
+<div id="p" style="width:1100px;height:680px"></div><script src="plotly.min.js"></script>
+<script>fetch("fig.json").then(r => r.json()).then(f => Plotly.newPlot("p", f.data, f.layout, {displaylogo: false}))</script>
+</body></html>"""
 
 
 def start_server(port: int, script: str = "app.py", cwd: str = ROOT, env: dict | None = None) -> subprocess.Popen:
@@ -62,14 +76,16 @@ def start_server(port: int, script: str = "app.py", cwd: str = ROOT, env: dict |
             time.sleep(0.05)
 
 
-def open_page(ctx, url: str):
-    """(page, seconds to a connected app, seconds to the drawn figure)."""
+def open_page(ctx, url: str, drawn: str = FIGURE, streamlit: bool = True):
+    """(page, seconds to a connected app (None without Streamlit), seconds until ``drawn`` is on the page)."""
     pg = ctx.new_page()
     t = time.time()
     pg.goto(url, wait_until="commit")
-    pg.wait_for_selector("[data-testid='stApp'][data-test-connection-state='CONNECTED']", timeout=60000, state="attached")
-    connected = time.time() - t
-    pg.wait_for_selector(FIGURE, timeout=60000)
+    connected = None
+    if streamlit:
+        pg.wait_for_selector("[data-testid='stApp'][data-test-connection-state='CONNECTED']", timeout=60000, state="attached")
+        connected = time.time() - t
+    pg.wait_for_selector(drawn, timeout=60000)
     return pg, connected, time.time() - t
 
 
@@ -77,17 +93,45 @@ def spread(xs) -> dict:
     return {"median": round(statistics.median(xs), 2), "min": round(min(xs), 2), "max": round(max(xs), 2)}
 
 
-def new_visitors(browser, url: str, keep_last: bool = False):
+def new_visitors(browser, url: str, keep_last: bool = False, **drawn):
     """OPENS opens, each in a fresh context: (connected seconds, figure seconds, the last
-    page if keep_last (its context is the caller's to close), else None)."""
+    page if keep_last (its context is the caller's to close), else None). ``drawn`` goes to open_page."""
     conn, fig = [], []
     for i in range(OPENS):
         ctx = browser.new_context(viewport={"width": 1600, "height": 1000})
-        pg, c, f = open_page(ctx, url)
+        pg, c, f = open_page(ctx, url, **drawn)
         conn.append(c), fig.append(f)
         if not (keep_last and i == OPENS - 1):
             ctx.close()
     return conn, fig, pg if keep_last else None
+
+
+def plotly_alone(browser, d: str):
+    """Seconds to the Density page's default figure drawn by plotly.js alone: a plain HTML page,
+    the figure's JSON and the plotly package's own plotly.min.js, served from ``d`` by
+    http.server (one open first, so the server is warm)."""
+    import plotly
+    from explorer import densities as D, fields as F, figures as G
+    dens = D.get("eight-gaussians")
+    panel = dict(density=F.density_grid(dens, dens.box, 120, 0.0), field=F.field_grid(dens, dens.box, 21, 0.0),
+                 title="eight-gaussians")
+    with open(os.path.join(d, "fig.json"), "w") as fh:
+        fh.write(G.panels_figure([panel], dens.box, height=680).to_json())
+    with open(os.path.join(d, "plain.html"), "w") as fh:
+        fh.write(PLAIN_HTML)
+    shutil.copy(os.path.join(os.path.dirname(plotly.__file__), "package_data", "plotly.min.js"), d)
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=d))
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{srv.server_address[1]}/plain.html"
+        open_page(browser.new_context(), url, streamlit=False)[0].context.close()
+        return new_visitors(browser, url, streamlit=False)[1]
+    finally:
+        srv.shutdown()
 
 
 def main():
@@ -148,8 +192,10 @@ def main():
                 open_page(browser.new_context(), floor)[0].context.close()      # the server's first run
                 res["floor_our_figure_alone_s"] = spread(new_visitors(browser, floor)[1])
                 res["floor_two_point_chart_s"] = spread(new_visitors(browser, floor + "?trivial=1")[1])
+                res["floor_streamlit_text_only_s"] = spread(new_visitors(browser, floor + "?text=1", drawn="text=Streamlit alone")[1])
             finally:
                 proc.terminate()
+            res["floor_plotly_alone_plain_html_s"] = spread(plotly_alone(browser, d))
         browser.close()
     print(json.dumps(res))
 
