@@ -24,7 +24,10 @@ import threading
 import time
 import urllib.request
 
+import plotly
 from playwright.sync_api import sync_playwright
+
+from explorer import densities as D, fields as F, figures as G
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CHROMIUM = "/usr/bin/chromium"
@@ -34,24 +37,22 @@ FIGURE = ".js-plotly-plot .heatmaplayer image, .js-plotly-plot .layer-below imag
 OPENS = 8
 COLD_STARTS = 3
 
-# The floor: the Density page's default figure, in the page's [3, 1] columns, and nothing else.
+# The floor: the Density page's default figure (fig.json, written by main), in the page's
+# [3, 1] columns, and nothing else; a two-point chart; one line of text.
 FLOOR_SCRIPT = """
-import sys
-sys.path.insert(0, {root!r})
+import plotly.io as pio
 import streamlit as st
-from explorer import densities as D, fields as F, figures as G
 st.set_page_config(layout="wide")
 @st.cache_data
 def fig():
-    d = D.get("eight-gaussians")
-    panel = dict(density=F.density_grid(d, d.box, 120, 0.0), field=F.field_grid(d, d.box, 21, 0.0), title="eight-gaussians")
-    return G.panels_figure([panel], d.box, height=680)
+    with open("fig.json") as fh:
+        return pio.from_json(fh.read())
 if "text" in st.query_params:
     st.write("Streamlit alone")
 elif "trivial" in st.query_params:
-    st.plotly_chart({{"data": [{{"type": "scatter", "x": [0, 1], "y": [0, 1]}}]}})
+    st.plotly_chart({"data": [{"type": "scatter", "x": [0, 1], "y": [0, 1]}]})
 else:
-    st.columns([3, 1])[0].plotly_chart(fig(), config={{"displaylogo": False}})
+    st.columns([3, 1])[0].plotly_chart(fig(), config={"displaylogo": False})
 """
 
 # The same figure in a plain HTML page: plotly.js and nothing else, 1,100 px wide as in the app.
@@ -106,17 +107,20 @@ def new_visitors(browser, url: str, keep_last: bool = False, **drawn):
     return conn, fig, pg if keep_last else None
 
 
-def plotly_alone(browser, d: str):
-    """Seconds to the Density page's default figure drawn by plotly.js alone: a plain HTML page,
-    the figure's JSON and the plotly package's own plotly.min.js, served from ``d`` by
-    http.server (one open first, so the server is warm)."""
-    import plotly
-    from explorer import densities as D, fields as F, figures as G
+def write_default_figure(d: str):
+    """The Density page's default figure (eight Gaussians, its 120-point grid and 21 arrows
+    a side, 680 px tall) as ``d``/fig.json: both floors draw this one file."""
     dens = D.get("eight-gaussians")
     panel = dict(density=F.density_grid(dens, dens.box, 120, 0.0), field=F.field_grid(dens, dens.box, 21, 0.0),
                  title="eight-gaussians")
     with open(os.path.join(d, "fig.json"), "w") as fh:
         fh.write(G.panels_figure([panel], dens.box, height=680).to_json())
+
+
+def plotly_alone(browser, d: str):
+    """Seconds to ``d``/fig.json drawn by plotly.js alone: a plain HTML page and the plotly
+    package's own plotly.min.js, served from ``d`` by http.server (one open first, so the
+    server is warm)."""
     with open(os.path.join(d, "plain.html"), "w") as fh:
         fh.write(PLAIN_HTML)
     shutil.copy(os.path.join(os.path.dirname(plotly.__file__), "package_data", "plotly.min.js"), d)
@@ -184,8 +188,9 @@ def main():
             proc.terminate()
 
         with tempfile.TemporaryDirectory() as d:
+            write_default_figure(d)
             with open(os.path.join(d, "floor.py"), "w") as fh:
-                fh.write(FLOOR_SCRIPT.format(root=ROOT))
+                fh.write(FLOOR_SCRIPT)
             proc = start_server(port + 1, "floor.py", d)
             try:
                 floor = f"http://127.0.0.1:{port + 1}/"
