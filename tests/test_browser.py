@@ -156,14 +156,16 @@ class Page:
     def shot(self, name):
         self.pg.screenshot(path=os.path.join(SHOTS, f"{name}.png"))
 
-    def play_and_measure(self, seconds=3.0, plot=0, button=0):
-        """Press a plot's Play (button 0; 2 is Fast); return the frame reached, the
-        frames seen, the median ms between frames and the corner label."""
+    def play(self, frames, plot=0, button=0):
+        """Press a plot's Play (button 0; 2 is Fast) and wait until it has drawn ``frames``
+        frames; return the frame reached, the frames seen, the median ms between frames and
+        the corner label. A wait for frames, not a rate: the ms are figures to report, and
+        the 60 s timeout only ends a stuck animation (Play draws a frame every ~67 ms here)."""
         self.pg.evaluate("""(i) => { const g = document.querySelectorAll('.js-plotly-plot')[i]; window._ft = [];
             if (!g._ftListening) { g._ftListening = true;
                 g.on('plotly_animatingframe', () => window._ft.push(performance.now())); } }""", plot)
         self.pg.locator(".js-plotly-plot").nth(plot).locator(".updatemenu-button").nth(button).click()
-        time.sleep(seconds)
+        self.pg.wait_for_function("(n) => window._ft.length >= n", arg=frames, timeout=60_000, polling=100)
         info = self.pg.evaluate("""(i) => { const g = document.querySelectorAll('.js-plotly-plot')[i];
             const t = window._ft; const d = t.slice(1).map((v, k) => v - t[k]).sort((a, b) => a - b);
             return {frame: g._fullLayout._currentFrame, n: t.length, median: d.length ? d[d.length >> 1] : null,
@@ -233,7 +235,7 @@ def test_play_advances_the_animation_and_keeps_the_density(app_url, chromium):
     page.open("Sample")
     before = page.plots()[0]
     assert before["frame"] in (None, "0")
-    info = page.play_and_measure(3.0)
+    info = page.play(40)
     assert info["frame"] is not None and int(info["frame"]) > 10, info
     assert "σ = " in info["label"]                 # annealed: the corner label follows sigma
     after = page.plots()[0]
@@ -246,7 +248,7 @@ def test_play_advances_the_animation_and_keeps_the_density(app_url, chromium):
     time.sleep(1.0)
     assert page.plots()[0]["frame"] == f1
     # Fast asks for 20 ms a frame: the median interval is what drawing a frame costs
-    fast = page.play_and_measure(2.0, button=2)
+    fast = page.play(30, button=2)
     assert fast["n"] > 20, fast
     _no_errors(page, interrupts=1)
     with open(os.path.join(ROOT, "artifacts", "browser_frame_ms.json"), "w") as fh:
@@ -258,7 +260,7 @@ def test_play_advances_the_animation_and_keeps_the_density(app_url, chromium):
 def test_compare_plays_all_panels_in_lockstep(app_url, chromium):
     page = Page(chromium, app_url)
     page.open("Compare")
-    info = page.play_and_measure(2.5)
+    info = page.play(12)
     assert int(info["frame"]) > 5
     page.shot("compare_playing")
     _no_errors(page)
@@ -272,7 +274,7 @@ def test_phase_space_view_for_kinetic_samplers(app_url, chromium):
     page.pg.get_by_role("option", name="underdamped", exact=True).click()
     page.settle()
     assert "sampler=underdamped" in page.pg.url
-    info = page.play_and_measure(2.0)
+    info = page.play(12)
     assert int(info["frame"]) > 5
     page.shot("sample_underdamped_phase_space")
     _no_errors(page)
