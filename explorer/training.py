@@ -19,6 +19,11 @@ set for sample-only data), an EMA of the weights, and yields progress dictionari
 the app can plot while it trains; breaking out of ``run`` and calling it again continues
 from the same step, and a seed repeats the loss curve exactly on the CPU.
 
+Not every objective learns grad log p: esm learns the KDE's score, dsm and ncsn the score
+of the noised law p_sigma, hsm the CLD velocity score (``explorer.targets``). ``Trainer.target``
+gives the field a trained network should match, and the progress reports measure the
+relative Fisher divergence against it.
+
 Field diagnostics for the app: ``make_grid``, ``learned_field``, ``field_error`` and
 ``field_curl`` (a learned network is not a gradient field: its curl is not zero).
 """
@@ -34,9 +39,10 @@ import torch
 
 from . import densities as D
 from .diffusions import CLD
-from .kde import KDE, fit_kde
+from .kde import KDE
 from .models import (CLDScoreNet, LearnedScore, NoiseConditionalScoreNet, ScoreNet, cld_config, cld_kernel)
 from .samplers import geometric_sigmas
+from .targets import ObjectiveTarget, has_exact_score, objective_target, training_kde
 
 OBJECTIVES = ("ncsn", "dsm", "esm", "ism", "ssm", "hsm")
 NET_KIND = {"ncsn": "conditional", "hsm": "cld", "dsm": "plain", "esm": "plain", "ism": "plain", "ssm": "plain"}
@@ -195,9 +201,12 @@ def learned_field(model, points, sigma=None, t=0.5, v=None) -> np.ndarray:
 
 def field_error(model, reference, points, sigma=None, t=0.5) -> dict:
     """Pointwise error of the learned field against ``reference`` (a density or KDE with an
-    exact score): arrays ``learned``, ``exact``, ``error`` = |s - s*| and ``relative`` =
+    exact score, or an ``ObjectiveTarget``, whose own sigma or t is then used): arrays
+    ``learned``, ``exact`` (the reference's field), ``error`` = |s - s*| and ``relative`` =
     |s - s*| / (|s*| + tiny), all at the same sigma (or CLD time t, v = 0)."""
     pts = torch.as_tensor(points, dtype=torch.float64)
+    if isinstance(reference, ObjectiveTarget):
+        reference, sigma, t = reference.reference, reference.sigma, (t if reference.t is None else reference.t)
     with torch.no_grad():
         if model.net_kind == "cld":
             learned = model.field(pts, t=t)
@@ -310,9 +319,10 @@ class Trainer:
         self.eval_data = self.fixed_data if self.fixed_data is not None else d.sample(n_eval, eval_gen)
         self.eval_noise = torch.randn(self.eval_data.shape, generator=eval_gen, dtype=torch.float64)
         self.eval_v = torch.randn(self.eval_data.shape, generator=eval_gen, dtype=torch.float64)
-        # the reference field for diagnostics: the exact score where there is one
-        self.reference = d if d.has_score else None
+        # the exact score, where there is one (what esm's KDE is measured against)
+        self.reference = d if has_exact_score(d) else None
         self._kde = None
+        self._target_values = {}        # the reference at the fixed evaluation points, per level
 
         kind = NET_KIND[objective]
         self.sigmas, self.sigma, self.cld = None, 0.0, None
@@ -368,15 +378,27 @@ class Trainer:
                             sigma=self.sigma, mixing_steps=getattr(d, "mixing_steps", 1000),
                             name=f"learned({d.name})", meta={"training": dict(self.config, trained_steps=self.step)})
 
-    def kde(self):
+    def kde(self) -> KDE:
         """The Gaussian KDE (Scott's rule) that ESM matches: of the fixed data set, or of
-        1000 exact draws (``fit_kde``, seed ``seed`` + 2, a stream apart from training's)."""
+        1000 exact draws (``fit_kde``, seed ``seed`` + 2, a stream apart from training's).
+        Without an exact score it is also every objective's reference (``target``)."""
         if self._kde is None:
-            if self.fixed_data is not None:
-                self._kde = KDE(self.fixed_data, name=f"kde({self.density.name})")
-            else:
-                self._kde = fit_kde(self.density, seed=self.seed + 2)
+            self._kde = training_kde(self.density, self.seed, self.fixed_data)
         return self._kde
+
+    def target(self, sigma=None, t=0.5) -> ObjectiveTarget:
+        """The field this objective's minimiser is (``explorer.targets.objective_target``):
+        esm the KDE's score; ism, ssm the exact score; dsm the exact score of p_sigma at
+        its sigma; ncsn at ``sigma`` (default: its smallest level); hsm the exact CLD
+        velocity score at time ``t``. Data sets: the KDE's field at the same sigma or t."""
+        o = self.objective
+        if o == "ncsn":
+            sigma = min(self.sigmas) if sigma is None else max(float(sigma), min(self.sigmas))
+        elif o == "dsm":
+            sigma = self.sigma
+        need_kde = o == "esm" or self.reference is None
+        return objective_target(o, self.density, sigma=sigma, t=t, cld=self.cld,
+                                kde=self.kde() if need_kde else None)
 
     def _batch(self) -> torch.Tensor:
         if self.fixed_data is not None:
@@ -428,27 +450,47 @@ class Trainer:
         return value
 
     # --- evaluation ----------------------------------------------------------------------------
-    def fisher(self) -> dict | None:
-        """Relative Fisher divergence E|s - s*|^2 / E|s*|^2 of the (EMA) model against the
-        exact score on a fixed evaluation set of ``n_eval`` exact draws: per trained sigma
-        on draws of p_sigma (conditional nets), at the trained sigma (plain nets), or per
-        CLD time t on draws of p_t(x, v) (CLD nets). None without an exact score."""
-        if self.reference is None:
+    def fisher(self, against="exact") -> dict | None:
+        """Relative Fisher divergence E|s - s*|^2 / E|s*|^2 of the (EMA) model on a fixed
+        evaluation set of ``n_eval`` exact draws: per trained sigma on draws of p_sigma
+        (conditional nets), at the trained sigma (plain nets), or per CLD time t on draws
+        of p_t(x, v) (CLD nets).
+
+        ``against='exact'``: s* is the exact score (None without one); ``'target'``: s* is
+        what the objective learns (``target``): the same for ism, ssm, dsm, ncsn and hsm,
+        the KDE's score for esm, and the KDE's field for data without an exact score."""
+        if against not in ("exact", "target"):
+            raise ValueError("against must be 'exact' or 'target'")
+        if against == "exact" and self.reference is None:
             return None
-        ref, net = self.reference, self.ema_net
-        model = LearnedScore(net, scale=1.0, sigma_max=1.0, box=(0, 1, 0, 1), sigmas=self.sigmas, sigma=self.sigma)
+        model = LearnedScore(self.ema_net, scale=1.0, sigma_max=1.0, box=(0, 1, 0, 1), sigmas=self.sigmas,
+                             sigma=self.sigma)
         out = {}
         with torch.no_grad():
             if model.net_kind == "cld":
                 for t in CLD_EVAL_TIMES:
                     x, v = self._cld_eval_points(t)
-                    out[t] = _rel_fisher(model.cld_score(x.float(), v.float(), t).double(),
-                                         ref.cld_score(x, v, t, self.cld))
+                    ref = self._reference_at(against, t, x, v)
+                    out[t] = _rel_fisher(model.cld_score(x.float(), v.float(), t).double(), ref)
             else:
                 for s in (self.sigmas if model.net_kind == "conditional" else [self.sigma]):
                     x = self.eval_data + s * self.eval_noise
-                    out[s] = _rel_fisher(model.score(x.float(), s).double(), ref.score(x, s))
+                    out[s] = _rel_fisher(model.score(x.float(), s).double(), self._reference_at(against, s, x))
         return out
+
+    def _reference_at(self, against, level, x, v=None) -> torch.Tensor:
+        """s* at the fixed evaluation points of one sigma (or t): computed once and kept,
+        since the points never change (a KDE of 1000-2000 points is slow to evaluate at
+        every report)."""
+        key = (against, level)
+        if key not in self._target_values:
+            if against == "exact":
+                ref = self.reference
+                val = ref.cld_score(x, v, level, self.cld) if v is not None else ref.score(x, level)
+            else:
+                val = self.target(sigma=None if v is not None else level, t=level if v is not None else 0.5).field(x, v)
+            self._target_values[key] = val
+        return self._target_values[key]
 
     def _cld_eval_points(self, t):
         """Draws of p_t(x, v): the CLD kernel applied to the evaluation data, v_0 ~ N(0, gamma M I)."""
@@ -463,15 +505,11 @@ class Trainer:
         out = {"step": self.step, "loss": self.losses[-1] if self.losses else float("nan"),
                "elapsed": self.elapsed, "lr": self.lr_at(self.step)}
         if fisher:
-            f = self.fisher()
-            if f is not None:
-                out["fisher"] = f
-                out["fisher_max"] = max(f.values())
-            if self.objective == "esm":       # how well the net matches its own target
-                x = self.eval_data
-                with torch.no_grad():
-                    out["fisher_kde"] = _rel_fisher(self.ema_net(x.float().to(self.device)).double().cpu(),
-                                                    self.kde().score(x))
+            f = self.fisher(against="target")      # against what this objective learns
+            out["fisher"] = f
+            out["fisher_max"] = max(f.values())
+            if self.objective == "esm" and self.reference is not None:
+                out["fisher_exact"] = self.fisher(against="exact")   # the KDE's bias: esm cannot beat it
         if grid is not None:
             pts = make_grid(self.density.box, grid)[0] if isinstance(grid, int) else torch.as_tensor(grid)
             out["grid"] = pts.double().numpy()
@@ -484,8 +522,10 @@ class Trainer:
 
         ``step``; ``loss`` (last batch) and ``loss_avg`` (mean since the previous report);
         ``elapsed`` (seconds spent in training steps so far, evaluation excluded); ``lr``;
-        with ``fisher`` (default) the relative Fisher divergence against the exact score
-        where one exists, ``fisher`` = {sigma (or CLD time t): value} and ``fisher_max``;
+        with ``fisher`` (default) the relative Fisher divergence against what the objective
+        learns (``target``: the KDE's score for esm and for data without an exact score,
+        else the exact score at that sigma or t), ``fisher`` = {sigma (or CLD time t): value}
+        and ``fisher_max``; for esm also ``fisher_exact``, against the exact score;
         with ``grid`` (an int n: an n x n grid over the density's box, or (G, 2) points)
         the EMA model's field there (``grid``, ``field``) at ``grid_sigma``.
 

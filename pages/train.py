@@ -1,4 +1,8 @@
-"""Train: a score network learns the target's score from samples alone, live.
+"""Train: a score network learns a score field from samples alone, live.
+
+What it learns depends on the objective (``explorer.targets``): esm the KDE's score, ism
+and ssm grad log p, dsm and ncsn grad log p_sigma, hsm the CLD velocity score; the page
+compares the network with that field, not always with grad log p.
 
 Widgets and figures only; the Trainer, the objectives and the diagnostics live in
 ``explorer.training``. Training runs in short slices inside an ``st.fragment`` that
@@ -20,6 +24,7 @@ from explorer import fields as F
 from explorer import presets as P
 from explorer import validate as V
 from explorer import figures as G
+from explorer.targets import objective_target, training_kde
 from explorer.training import OBJECTIVES, Trainer, field_error, make_grid
 from pages import _ui
 
@@ -33,8 +38,9 @@ OBJECTIVE_LABELS = {"ncsn": "ncsn: multi-σ denoising (NCSN) — for annealed La
 
 t = _ui.target()
 st.title("Train a score network")
-st.caption("The density is unknown to the network: it sees only samples, yet learns ∇log p. "
-           "The truth (exact score, or the KDE's for data sets) is shown beside it.")
+st.caption("The density is unknown to the network: it sees only samples. What it learns depends on the "
+           "objective (the line under the settings); the left panel shows that field, and the charts compare "
+           "the network with it.")
 
 # settings: from a shared link the first time, then the widgets (the URL follows them)
 _ui.seed(list(P.PAGE_DEFAULTS["train"]))
@@ -55,6 +61,7 @@ device = devices.resolve(device_choice)
 threads = torch.get_num_threads()
 st.caption(f"device in use: **{device}**" + ("" if device != "cpu" else
                                              f" ({threads} torch thread{'s' if threads != 1 else ''})"))
+about = st.empty()          # what the objective learns: filled once the σ (or t) shown is known
 
 config = dict(objective=objective, width=width, depth=depth, steps=steps, lr=lr, batch=batch, device=device, seed=seed)
 config_key = hashlib.sha256(repr((t.key, sorted(config.items()))).encode()).hexdigest()[:16]
@@ -120,53 +127,65 @@ def _loss_figure(tr: Trainer, history) -> go.Figure:
     return fig
 
 
-def _fisher_figure(history) -> go.Figure | None:
+def _fisher_figure(history, target) -> go.Figure | None:
+    """Relative Fisher divergence against what the objective learns (the trainer's
+    ``fisher``); for esm also, dashed, against the exact ∇log p: the KDE's own bias."""
     if not history or "fisher" not in history[-1]:
         return None
     fig = go.Figure()
-    last = history[-1]["fisher"]
-    keys = list(last)
-    for key in keys:
-        ys = [h["fisher"][key] for h in history if "fisher" in h]
-        xs = [h["step"] for h in history if "fisher" in h]
-        fig.add_scatter(x=xs, y=ys, mode="lines", name=f"{key:.3g}")
-    fig.add_hline(y=0.05, line_dash="dot", annotation_text="0.05")
     what = "t" if objective == "hsm" else "σ"
-    fig.update_layout(title=f"relative Fisher divergence per {what}", xaxis_title="step", yaxis_type="log",
+    rows = [h for h in history if "fisher" in h]
+    xs = [h["step"] for h in rows]
+    for key in history[-1]["fisher"]:
+        name = "vs the KDE (its target)" if objective == "esm" else f"{what} = {key:.3g}"
+        fig.add_scatter(x=xs, y=[h["fisher"][key] for h in rows], mode="lines", name=name)
+    if objective == "esm" and "fisher_exact" in history[-1]:
+        fig.add_scatter(x=xs, y=[h["fisher_exact"][0.0] for h in rows], mode="lines", name="vs exact ∇log p",
+                        line=dict(dash="dash", color="#888888"))
+    fig.add_hline(y=0.05, line_dash="dot", annotation_text="0.05")
+    whose = "exact" if target.source == "exact" else "the KDE's"
+    field = ("score" if objective == "esm" else "∇ᵥ log pₜ" if objective == "hsm" else
+             "∇log p_σ" if objective in ("dsm", "ncsn") else "∇log p")
+    fig.update_layout(title=f"relative Fisher divergence vs {whose} {field}", xaxis_title="step", yaxis_type="log",
                       height=330, font_size=G.FONT, margin=dict(l=60, r=20, t=50, b=50),
-                      legend=dict(title=what, font_size=12))
+                      legend=dict(font_size=12))
     return fig
 
 
-def _field_panels(tr: Trainer | None, shown_sigma: float):
+@st.cache_resource(show_spinner=False, max_entries=16)
+def _training_kde(key: str, seed: int):
+    """The KDE a Trainer with this seed would build (esm's target; data sets' reference)."""
+    return training_kde(_ui.build_density(key), seed)
+
+
+def _target(tr: Trainer | None, shown_value: float):
+    """What this objective learns, at the σ (or t) shown: the trainer's own once it
+    exists (its σ, levels, CLD and KDE), else the one it will build."""
+    kw = {"t": shown_value} if objective == "hsm" else {"sigma": shown_value if objective in ("dsm", "ncsn") else None}
+    if tr is not None:
+        return tr.target(**kw)
+    kde = _training_kde(t.key, seed) if objective == "esm" or t.is_data else None
+    return objective_target(objective, t.density, kde=kde, seed=seed, **kw)
+
+
+def _field_panels(tr: Trainer | None, target):
     """The field the network learns (and, once it has started, what it has learned and
-    the pointwise error)."""
-    reference = t.density if not t.is_data else _ui.build_kde(t.key)
+    the pointwise error against that field)."""
     n = 15
-    if objective == "hsm":
-        pts, xs, ys = make_grid(t.box, n, dtype=torch.float64)
-        cld = (tr.cld if tr is not None else None)
-        from explorer.diffusions import CLD
-        cld = cld or CLD()
-        if not getattr(reference, "kind", "") in ("mixture", "analytic", "kde") or (
-                getattr(reference, "kernel", "gaussian") != "gaussian"):
-            return [dict(title="(no exact CLD score for this target)")], None
-        exact = reference.cld_score(pts, torch.zeros_like(pts), shown_sigma, cld).numpy()
-        title = f"exact ∇ᵥ log pₜ(x, v=0), t = {shown_sigma:g}"
-    else:
-        pts, xs, ys = make_grid(t.box, n, dtype=torch.float64)
-        exact = reference.score(pts, shown_sigma).numpy()
-        title = f"exact score, σ = {shown_sigma:.3g}"
+    pts, xs, ys = make_grid(t.box, n, dtype=torch.float64)
+    level = target.t if objective == "hsm" else target.sigma
+    ref = target.field(pts).numpy()
     p = pts.numpy()
-    exact_fg = F.FieldGrid(p[:, 0], p[:, 1], exact[:, 0], exact[:, 1], shown_sigma)
-    dg = _density(shown_sigma if objective != "hsm" else 0.0)
+    exact_fg = F.FieldGrid(p[:, 0], p[:, 1], ref[:, 0], ref[:, 1], level)
+    dg = _density(level if objective != "hsm" else 0.0)
+    title = target.label.replace("(x, v)", "(x, v = 0)") if objective == "hsm" else target.label
     panels = [dict(density=dg, field=exact_fg, title=title)]
     err = None
     if tr is not None and tr.step > 0:
         model = tr.model
-        fe = field_error(model, reference, pts, sigma=None if objective == "hsm" else shown_sigma, t=shown_sigma)
+        fe = field_error(model, target, pts)
         lf = fe["learned"]
-        panels.append(dict(density=dg, field=F.FieldGrid(p[:, 0], p[:, 1], lf[:, 0], lf[:, 1], shown_sigma),
+        panels.append(dict(density=dg, field=F.FieldGrid(p[:, 0], p[:, 1], lf[:, 0], lf[:, 1], level),
                            title=f"learned, step {tr.step}"))
         err = (xs.numpy(), ys.numpy(), fe["error"].reshape(n, n))
     return panels, err
@@ -191,10 +210,10 @@ def _sigma_choices(tr):
         return [0.01, 0.05, 0.1, 0.3, 0.6]
     if objective == "ncsn":
         from explorer.samplers import geometric_sigmas
-        model = t.density if not t.is_data else _ui.build_kde(t.key)
-        return [float(s) for s in (tr.sigmas if tr is not None else geometric_sigmas(model.sigma_max, 0.1 * model.scale))]
-    if objective == "dsm":
-        return [float(tr.sigma)] if tr is not None else [0.5 * (t.density.scale if not t.is_data else 0.1)]
+        d = t.density                                       # the Trainer's default levels
+        return [float(s) for s in (tr.sigmas if tr is not None else geometric_sigmas(d.sigma_max, 0.1 * d.scale))]
+    if objective == "dsm":                                   # the Trainer's default σ
+        return [float(tr.sigma)] if tr is not None else [0.5 * t.density.scale]
     return [0.0]
 
 
@@ -203,6 +222,9 @@ default_i = len(choices) - 1 if objective != "hsm" else 1
 shown = st.select_slider("field shown at " + ("CLD time t" if objective == "hsm" else "noise level σ"), choices,
                          value=choices[min(default_i, len(choices) - 1)], format_func=lambda v: f"{v:.3g}",
                          key=f"tr_shown_{objective}_{len(choices)}")
+about.caption(_target(state.get("tr_trainer"), shown).caption
+              + (" The dashed line in the Fisher chart compares it with the exact ∇log p instead: it levels "
+                 "off near the KDE's own error." if objective == "esm" and not t.is_data else ""))
 
 
 @st.fragment(run_every=0.05 if state.get("tr_running") else None)
@@ -246,20 +268,22 @@ def live():
         st.progress(min(done, 1.0), text=f"step {tr.step} of {tr.steps} · {tr.elapsed:.1f} s of training"
                     + (f" · worst Fisher divergence {history[-1]['fisher_max']:.3g}" if history and
                        "fisher_max" in history[-1] else ""))
-    panels, err = _field_panels(tr, shown)
+    target = _target(tr, shown)
+    panels, err = _field_panels(tr, target)
     left, right = st.columns([3, 2])
     with left:
         st.plotly_chart(G.panels_figure(panels, t.box, height=600), width="stretch")
     with right:
         st.plotly_chart(_loss_figure(tr, history), width="stretch")
-        ff = _fisher_figure(history)
+        ff = _fisher_figure(history, target)
         if ff is not None:
             st.plotly_chart(ff, width="stretch")
         if err is not None:
             xs, ys, e = err
             ef = go.Figure(go.Heatmap(x=xs, y=ys, z=e.astype(np.float32), colorscale="Cividis",
                                       colorbar=dict(title="|s − s*|")))
-            ef.update_layout(title="pointwise error", height=330, font_size=G.FONT,
+            ef.update_layout(title="pointwise error |s − s*|, s* = the left panel's field", height=330,
+                             font_size=G.FONT,
                              margin=dict(l=60, r=20, t=50, b=40), yaxis_scaleanchor="x")
             st.plotly_chart(ef, width="stretch")
 
