@@ -131,6 +131,19 @@ class CLD:
         start = GaussianMixture(mix.weights, means0, covs0[0] if mix.shared_covariance else covs0)
         return start.linear(a, torch.kron(self.noise_cov(t), eye))
 
+    def x_marginal_mixture(self, mix: GaussianMixture, t: float) -> GaussianMixture:
+        """p_t(x) = ∫ p_t(x, v) dv of the CLD forward law (Dockhorn et al. 2022, eq. 5;
+        kernel as in App. B with v_0 ~ N(0, gamma M)): the x-block of ``marginal_mixture``,
+        i.e. means E_xx(t) mu_k and covariances E_xx^2 C_k + (E_xv^2 gamma M + Sigma_xx(t)) I.
+
+        Taken from the same 4-D mixture the exact velocity score uses, so the drawn field
+        and the one driving the particles cannot disagree about the kernel."""
+        d = mix.dim
+        joint = self.marginal_mixture(mix, float(t))
+        if joint.shared_covariance:
+            return GaussianMixture(joint.weights, joint.means[:, :d], joint.covs[0, :d, :d])
+        return GaussianMixture(joint.weights, joint.means[:, :d], joint.covs[:, :d, :d])
+
     def mixture_velocity_score(self, mix, x, v, t):
         """grad_v log p_t(x, v), exact for mixture data."""
         u = torch.cat([x, v], dim=1)
