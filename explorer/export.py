@@ -35,6 +35,7 @@ from . import densities as D
 from . import fields as F
 from . import figures as G
 from . import presets as P
+from .diffusions import CLD
 from .frames import PANEL_PX, VIDEO_PX, FrameRenderer, Panel
 from .kde import KDE
 from .samplers import Trajectory
@@ -147,8 +148,10 @@ def background(model, density):
 
 def scene_parts(model, density, sampler: str, traj: Trajectory, arrows: bool = True):
     """(density grid, field, level fields) drawn under a run, as the Sample page draws
-    them: ``background``, 17 x 17 arrows, for annealed Langevin one field per noise
-    level."""
+    them: ``background``, 17 x 17 arrows; for annealed Langevin one field per noise
+    level; for CLD one field per frame time t, grad_x log p_t of the forward law's
+    x-marginal (``fields.cld_fields``; Dockhorn et al. 2022), none for a learned network,
+    whose p_t has no mixture form."""
     box = density.box
     dg = background(model, density)
     fg = lf = None
@@ -156,7 +159,10 @@ def scene_parts(model, density, sampler: str, traj: Trajectory, arrows: bool = T
         try:
             if sampler == "annealed":
                 lf = F.level_fields(model, box, traj.params["sigmas"], 17)
-            elif sampler not in ("cld", "cld-ode") or getattr(model, "kind", "") != "learned":
+            elif sampler in ("cld", "cld-ode"):
+                if getattr(model, "kind", "") != "learned":
+                    lf = F.cld_fields(model, box, traj.levels, CLD(**traj.params["cld"]), 17)
+            else:
                 fg = F.field_grid(model, box, 17, 0.0)
         except ValueError:
             fg = lf = None

@@ -14,6 +14,9 @@ Noise levels follow the engine (``Density.score``): p_sigma = p * N(0, sigma^2 I
 * compact-kernel KDEs and sample-only data have no noised density: ``log_density``
   raises ``ValueError`` saying so, and ``density_grid`` returns ``None`` where there is
   no density at all (sample-only data, a learned network).
+
+CLD runs draw ``cld_fields``: grad_x log p_t of the x-marginal of the CLD forward law
+at each frame's time t (``CLD.x_marginal_mixture``), not the sigma = 0 field.
 """
 from __future__ import annotations
 
@@ -42,13 +45,20 @@ class DensityGrid:
 @dataclass
 class FieldGrid:
     """A score field sampled at the points (x[k], y[k]) of a regular n x n lattice:
-    components ``u``, ``v`` and ``magnitude`` (NaN where the score is undefined)."""
+    components ``u``, ``v`` and ``magnitude`` (NaN where the score is undefined).
+    ``sigma``: its noise level; ``t``: CLD's diffusion time for a ``cld_fields`` grid."""
 
     x: np.ndarray
     y: np.ndarray
     u: np.ndarray
     v: np.ndarray
     sigma: float = 0.0
+    t: float | None = None
+
+    @property
+    def level(self) -> float:
+        """What a frame's ``Trajectory.levels`` entry is matched against: t, else sigma."""
+        return self.sigma if self.t is None else self.t
 
     @property
     def magnitude(self) -> np.ndarray:
@@ -121,23 +131,65 @@ def score_at(model, x: torch.Tensor, sigma: float = 0.0) -> torch.Tensor:
         return model.score(x, float(sigma))
 
 
-def field_grid(model, box, n: int = 21, sigma: float = 0.0, margin: float = 0.5) -> FieldGrid:
-    """The score at noise level sigma on an n x n lattice inside ``box`` (inset by
-    ``margin`` of a cell so no arrow sits on the frame). NaN where it is undefined."""
+def _arrow_points(box, n: int, margin: float) -> torch.Tensor:
+    """The n x n arrow lattice inside ``box``, inset by ``margin`` of a cell so no arrow
+    sits on the frame."""
     x0, x1, y0, y1 = (float(b) for b in box)
     dx, dy = (x1 - x0) / n, (y1 - y0) / n
-    inner = (x0 + margin * dx, x1 - margin * dx, y0 + margin * dy, y1 - margin * dy)
-    xs, ys, pts = lattice(inner, n)
-    s = score_at(model, pts, sigma).double().numpy()
+    return lattice((x0 + margin * dx, x1 - margin * dx, y0 + margin * dy, y1 - margin * dy), n)[2]
+
+
+def _grid(pts: torch.Tensor, s: torch.Tensor, **level) -> FieldGrid:
+    s = s.double().numpy()
     s = np.where(np.isfinite(s), s, np.nan)
     p = pts.numpy()
     return FieldGrid(p[:, 0].astype(np.float32), p[:, 1].astype(np.float32),
-                     s[:, 0].astype(np.float32), s[:, 1].astype(np.float32), float(sigma))
+                     s[:, 0].astype(np.float32), s[:, 1].astype(np.float32), **level)
+
+
+def field_grid(model, box, n: int = 21, sigma: float = 0.0, margin: float = 0.5) -> FieldGrid:
+    """The score at noise level sigma on an n x n lattice inside ``box`` (inset by
+    ``margin`` of a cell so no arrow sits on the frame). NaN where it is undefined."""
+    pts = _arrow_points(box, n, margin)
+    return _grid(pts, score_at(model, pts, sigma), sigma=float(sigma))
 
 
 def level_fields(model, box, sigmas, n: int = 17) -> list[FieldGrid]:
     """One ``field_grid`` per noise level (annealed Langevin's schedule)."""
     return [field_grid(model, box, n, float(s)) for s in sigmas]
+
+
+def cld_fields(model, box, times, cld, n: int = 17, margin: float = 0.5) -> list[FieldGrid]:
+    """grad_x log p_t of the x-marginal of the CLD forward law (Dockhorn et al. 2022,
+    eq. 5, started from the model's mixture with v_0 ~ N(0, gamma M)), one grid per
+    distinct time in ``times`` (a CLD run's ``Trajectory.levels``), in their order.
+
+    This is the position score of the same p_t(x, v) whose velocity score drives the
+    particles (``CLD.x_marginal_mixture``). ValueError for models without a Gaussian
+    mixture form (a learned network, sample-only data, a compact-kernel KDE)."""
+    if _kind(model) not in ("mixture", "analytic", "kde"):
+        raise ValueError(f"'{getattr(model, 'name', _kind(model))}' has no mixture form: "
+                         "no x-marginal of the CLD forward law to draw")
+    mix = model.as_mixture()
+    pts = _arrow_points(box, n, margin)
+    out, seen = [], set()
+    for t in times:
+        t = float(t)
+        if t in seen:                  # a diverged run repeats its last time
+            continue
+        seen.add(t)
+        with torch.no_grad():
+            s = cld.x_marginal_mixture(mix, t).score(pts)
+        out.append(_grid(pts, s, t=t))
+    return out
+
+
+def field_of_frame(fields, levels) -> list[int]:
+    """For each frame's level (sigma, or CLD's t) the index of the field drawn under it:
+    the nearest ``FieldGrid.level``. A level below every field's (annealed Langevin's
+    denoised frame, sigma = 0) takes the smallest."""
+    lv = np.array([f.level for f in fields], dtype=np.float64)
+    return [int(np.argmin(np.abs(lv - max(float(x), lv.min())))) for x in levels]
 
 
 def relative_fisher(model, reference, points: torch.Tensor, sigma: float = 0.0) -> float:

@@ -34,7 +34,7 @@ class FrameRenderer:
     ``explorer.figures``), one panel or several side by side on one timeline. The
     static layer (density, fixed arrows, axes, titles) is rendered once and restored
     before each frame (blitting); each frame redraws only particles, trails, arrows
-    that follow σ and labels."""
+    that follow σ (or CLD's t) and labels."""
 
     def __init__(self, panels: list[Panel], box, *, density=None, trails=True, drawn: int, marker_px: float,
                  title: str, timeline: list[str] | None = None, size=(VIDEO_PX, VIDEO_PX), rects=None, dpi=100):
@@ -87,18 +87,16 @@ class FrameRenderer:
         ax.set_xlim(x0, x1)
         ax.set_ylim(y0, y1)
         out = {"ax": ax, "pos": pos, "quiver": None, "fields": p.level_fields, "trails": [], "text": None}
-        fg = p.level_fields[0] if p.level_fields else p.field
+        if p.level_fields:              # annealed: sigma per frame; CLD: t per frame
+            out["level_of_frame"] = F.field_of_frame(p.level_fields, np.asarray(traj.levels)[pick])
+            out["unit"] = [self._unit(f) for f in p.level_fields]
+        fg = p.level_fields[out["level_of_frame"][0]] if p.level_fields else p.field
         if fg is not None:
             u, v = self._unit(fg)
             out["quiver"] = ax.quiver(fg.x, fg.y, u, v, color=G.ARROW, edgecolor=G.ARROW_EDGE, linewidth=0.6,
                                       pivot="middle", angles="xy", scale_units="xy", scale=1.0 / (0.75 * fg.spacing),
                                       width=0.006, headwidth=3.5, headlength=4, zorder=2,
                                       animated=bool(p.level_fields))
-        if p.level_fields:
-            sig = np.array([f.sigma for f in p.level_fields])
-            levels = np.asarray(traj.levels)[pick]
-            out["level_of_frame"] = [int(np.argmin(np.abs(sig - max(lev, sig.min())))) for lev in levels]
-            out["unit"] = [self._unit(f) for f in p.level_fields]
         n_trail = min(G.TRAIL_PARTICLES, self.k) if trails and len(pos) > 2 else 0
         for band in (G.TRAIL_BANDS if n_trail else ()):
             arr = G._trail_arrays(pos[:, :n_trail], band, max_jump=0.12 * max(x1 - x0, y1 - y0))
