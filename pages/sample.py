@@ -10,6 +10,21 @@ from explorer import validate as V
 from pages import _downloads, _ui
 
 KEEP = _ui.KEEP
+
+
+def _field_note(sampler, model) -> str:
+    """What the arrows under the animation are (explorer.export.scene_parts)."""
+    if sampler == "annealed":
+        return "Arrows show the score at the current noise level σ. "
+    if sampler in ("cld", "cld-ode"):
+        if getattr(model, "kind", "") == "learned":
+            return "No arrows: a learned CLD network gives only the velocity score ∇ᵥ log pₜ(x, v). "
+        return ("Arrows show ∇ₓ log pₜ, the score of the x-marginal of the CLD forward law pₜ at the frame's "
+                "time t (t = 1: about the prior N(0, I); t = 0: the data), the field the particles' velocity score "
+                "∇ᵥ log pₜ(x, v) is built around; they are not the data's score until t = 0. ")
+    return "Arrows show the score the sampler follows, ∇ log p. "
+
+
 DF = P.PAGE_DEFAULTS["sample"]
 t = _ui.target()
 _ui.seed(DF)
@@ -75,7 +90,12 @@ with st.container(key="widget_rows"):     # hidden in presentation mode
         q1, q2, q3 = st.columns(3)
         frames = q1.select_slider("frames recorded", V.options("frames"), DF["frames"], key="frames", **KEEP)
         trails = q2.toggle("fading trails", DF["trails"], key="trails", **KEEP)
-        arrows = q3.toggle("score arrows (annealed: at the current σ)", DF["field"], key="field", **KEEP)
+        arrows = q3.toggle("score arrows (annealed: at the current σ; CLD: ∇ₓ log pₜ at the frame's t)", DF["field"],
+                           key="field", help="Langevin, MALA, underdamped: the score they follow, ∇ log p. Annealed: the "
+                                             "score at the frame's noise level σ. CLD: ∇ₓ log pₜ, the score of the "
+                                             "x-marginal of the forward law pₜ at the frame's time t (the field the "
+                                             "particles' velocity score ∇ᵥ log pₜ(x, v) is built around); none for a "
+                                             "learned CLD network.", **KEEP)
 
 _ui.write_url("sample")
 settings = json.dumps(s, sort_keys=True)
@@ -113,7 +133,7 @@ else:
 with left:
     st.caption("▶ Play / ❚❚ Pause / faster / slower, or drag the slider. "
                + ("Right panel: velocities (dashed: 95% circle of N(0, M I)). " if kinetic else "")
-               + ("Arrows show the score at the current noise level σ. " if sampler == "annealed" else ""))
+               + (_field_note(sampler, model) if arrows else ""))
     if (kinetic or present) and final is not None:
         _ui.show_chart(final, key="sample_final")
 with right:
