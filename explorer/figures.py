@@ -26,7 +26,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from .fields import DensityGrid, FieldGrid
+from .fields import DensityGrid, FieldGrid, field_of_frame
 
 FONT = 18
 TITLE_FONT = 22
@@ -273,8 +273,10 @@ def animation_figure(traj, box, *, density: DensityGrid | None = None, field: Fi
                      title=None, height=760, max_points: int = POINT_FRAMES) -> go.Figure:
     """A Play/Pause animation of a Trajectory over the density and the score arrows.
 
-    * Each frame updates only the particle traces (and, for annealed Langevin with
-      ``level_fields``, the arrows' angles and sizes: the field at the current sigma).
+    * Each frame updates only the particle traces (and, with ``level_fields``, the
+      arrows' angles and sizes: annealed Langevin's field at the current sigma, or for
+      CLD grad_x log p_t at the frame's time t, ``fields.cld_fields``; each frame takes
+      the field whose level is nearest its ``traj.levels`` entry).
       Frames use redraw=False; axis ranges are fixed to ``box``.
     * Kinetic samplers (``traj.velocities``) get a second panel with the velocities
       (phase space), animated in lockstep, with the 95% circle of N(0, M I).
@@ -293,9 +295,11 @@ def animation_figure(traj, box, *, density: DensityGrid | None = None, field: Fi
         fig = go.Figure()
     images = [density_image(density)] if density is not None else []
     quiver_idx = None
-    fields = level_fields
+    fields = level_fields or None
+    level_of_frame = None
     if fields is not None:
-        field = fields[0]
+        level_of_frame = field_of_frame(fields, traj.levels)
+        field = fields[level_of_frame[0]]
     if field is not None:
         ref = max(float(np.nanpercentile(f.magnitude, 95)) for f in (fields or [field])
                   if np.isfinite(f.magnitude).any()) if (fields or [field]) else None
@@ -337,11 +341,13 @@ def animation_figure(traj, box, *, density: DensityGrid | None = None, field: Fi
         fig.update_yaxes(scaleanchor="x", scaleratio=1)
 
     # frames: only what moves
-    level_of_frame = None
-    if fields is not None and quiver_idx is not None:
-        sig = np.array([f.sigma for f in fields])
-        level_of_frame = [int(np.argmin(np.abs(sig - max(lev, sig.min())))) for lev in traj.levels]
+    if level_of_frame is not None:
         styles = [quiver_style(f, normalise=normalise, size=14, ref=None if normalise else ref) for f in fields]
+        # frames carry whole degrees as int16 in [-180, 180): half of float32's bytes (CLD
+        # sends a field every frame); a 0.5 degree turn moves a 14 px arrow's tip by 0.1 px.
+        # Signed and already in plotly.py's angle range: its validator wraps angles to
+        # [-180, 180) in the array's own dtype, which corrupts unsigned arrays.
+        turns = [np.rint(np.mod(st["angle"] + 180.0, 360.0) - 180.0).astype(np.int16) for st in styles]
     # a text trace in the corner names the step and the noise level (sigma, or CLD's t)
     # as the frames advance: a frame's layout (title, annotations) is not redrawn with
     # redraw=False, a scatter trace's text is (checked in Chromium)
@@ -358,8 +364,8 @@ def animation_figure(traj, box, *, density: DensityGrid | None = None, field: Fi
     for i in range(n_frames):
         data, idx = [], []
         if level_of_frame is not None:
-            stl = styles[level_of_frame[i]]
-            mk = dict(angle=stl["angle"]) if normalise else dict(angle=stl["angle"], size=stl["size"])
+            j = level_of_frame[i]
+            mk = dict(angle=turns[j]) if normalise else dict(angle=turns[j], size=styles[j]["size"])
             data.append(go.Scatter(marker=mk))
             idx.append(quiver_idx)
         for arr, t in zip(trail_data, trail_idx):
