@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from .diffusions import CLD
-from .samplers import SAMPLERS, Trajectory, geometric_sigmas
+from .samplers import LEVELS, SAMPLERS, Trajectory, geometric_sigmas
 from .simulate import initial, simulate
 
 # Every setting of the app, by its URL name, with its default: the sidebar's target
@@ -31,7 +31,7 @@ PAGE_DEFAULTS = {
     "density": {"sigma": 0.0, "arrows": "normalised", "colour": False, "logp": False, "arrows_n": 21,
                 "kde_side": False, "kde_pts": True},
     "sample": {"sampler": "annealed", "score": "exact", "particles": 1000, "init": "gaussian", "seed": 0,
-               "eps": 0.0, "a_eps": 0.0, "h": 0.0, "steps": 0, "levels": 10, "per_level": 0, "sig_max": 0.0,
+               "eps": 0.0, "a_eps": 0.0, "h": 0.0, "steps": 0, "levels": LEVELS, "per_level": 0, "sig_max": 0.0,
                "sig_min": 0.0, "mass": 1.0, "friction": 0.0, "cld_mass": 0.25, "cld_friction": 0.0,
                "frames": 200, "trails": True, "field": True},
     "compare": {"cmp": ["langevin", "annealed", "cld"], "c_score": "exact", "c_particles": 1000,
@@ -190,7 +190,7 @@ def sampler_options(sampler: str, model, s: dict) -> dict:
         if s.get("friction"):
             opts["friction"] = float(s["friction"])
     if sampler == "annealed":
-        levels = int(s.get("levels") or 10)
+        levels = int(s.get("levels") or LEVELS)
         smax = float(s.get("sig_max") or model.sigma_max)
         smin = float(s.get("sig_min") or 0.1 * model.scale)
         if not smax > smin > 0:

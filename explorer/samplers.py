@@ -129,25 +129,42 @@ def langevin(model, x, *, steps=1000, step_size=0.01, sigma=0.0, generator=None,
     return rec.result(params={"steps": steps, "step_size": step_size, "sigma": sigma})
 
 
-def mala(model, x, *, steps=1000, step_size=0.01, generator=None, record_every=1, escape=math.inf):
-    """Metropolis-adjusted Langevin (Roberts & Tweedie 1996; Besag 1994).
+def mala(model, x, *, steps=1000, step_size=0.01, drift_cap=math.inf, generator=None, record_every=1,
+         escape=math.inf):
+    """Metropolis-adjusted Langevin (Roberts & Tweedie 1996; Besag 1994), with the
+    truncated drift of MALTA (Roberts & Tweedie 1996, Sec. 1.4.3) when ``drift_cap`` is
+    finite.
 
-    Seed form proposal y ~ N(x + eps s(x), 2 eps I), accepted with probability
-    min(1, p(y) q(x|y) / (p(x) q(y|x))), q(y|x) = N(y; x + eps s(x), 2 eps I). Exact
-    stationary law p for any eps; needs ``model.log_prob``. Acceptance near 0.57 is
-    well tuned (Roberts & Rosenthal 1998)."""
+    Seed form proposal y ~ N(x + eps d(x), 2 eps I), eps = ``step_size``, accepted with
+    probability min(1, p(y) q(x|y) / (p(x) q(y|x))), q(y|x) = N(y; x + eps d(x), 2 eps I),
+    where d(x) = s(x) min(1, D / |s(x)|) and D = ``drift_cap``. Exact stationary law p
+    for any eps and D; needs ``model.log_prob``. Why the cap: where the score grows
+    faster than linearly (double-well, banana) plain MALA's proposal from the far tails
+    lands even farther out and is rejected forever, so particles started there never
+    move; the capped drift walks them in by at most eps D a step. Where |s| < D it is
+    plain MALA. Acceptance near 0.57 is the high-dimensional optimum (Roberts &
+    Rosenthal 1998); in 2-D higher rates are efficient."""
     rec = _Recorder("mala", record_every, escape)
+
+    def drift(s):
+        if not math.isfinite(drift_cap):
+            return s
+        norm = s.norm(dim=1, keepdim=True)
+        return s * torch.clamp(drift_cap / norm.clamp_min(1e-300), max=1.0)
+
     logp, s = model.log_prob(x), model.score(x)
+    d = drift(s)
     rec.record(0, x, force=True)
     noise_scale = math.sqrt(2 * step_size)
     accepted = torch.zeros((), device=x.device, dtype=torch.float64)
     since = torch.zeros((), device=x.device, dtype=torch.float64)
     n_since, done = 0, 0
     for k in range(1, steps + 1):
-        mean_x = x + step_size * s
+        mean_x = x + step_size * d
         y = mean_x + noise_scale * _noise(x, generator)
         logp_y, s_y = model.log_prob(y), model.score(y)
-        mean_y = y + step_size * s_y
+        d_y = drift(s_y)
+        mean_y = y + step_size * d_y
         log_q_xy = -((x - mean_y) ** 2).sum(1) / (4 * step_size)     # log q(x | y) + const
         log_q_yx = -((y - mean_x) ** 2).sum(1) / (4 * step_size)     # log q(y | x) + const
         log_alpha = logp_y - logp + log_q_xy - log_q_yx
@@ -155,7 +172,7 @@ def mala(model, x, *, steps=1000, step_size=0.01, generator=None, record_every=1
         acc = (torch.log(u) < log_alpha) & torch.isfinite(log_alpha)
         x = torch.where(acc[:, None], y, x)
         logp = torch.where(acc, logp_y, logp)
-        s = torch.where(acc[:, None], s_y, s)
+        d = torch.where(acc[:, None], d_y, d)
         rate = acc.to(torch.float64).mean()
         accepted, since, n_since, done = accepted + rate, since + rate, n_since + 1, k
         if not rec.ok(k, x):
@@ -164,39 +181,69 @@ def mala(model, x, *, steps=1000, step_size=0.01, generator=None, record_every=1
             rec.record(k, x, acc=float(since) / n_since, force=True)
             since, n_since = since * 0, 0
     total = float(accepted) / max(done, 1)
-    return rec.result(acceptance=total, params={"steps": steps, "step_size": step_size})
+    return rec.result(acceptance=total, params={"steps": steps, "step_size": step_size, "drift_cap": drift_cap})
 
 
-def geometric_sigmas(sigma_max, sigma_min, levels=10):
+LEVELS = 20                  # default number of noise levels (annealed sampler and ncsn training)
+
+
+def geometric_sigmas(sigma_max, sigma_min, levels=LEVELS):
     """sigma_1 > ... > sigma_L, geometric (NCSN)."""
     return np.geomspace(sigma_max, sigma_min, levels).tolist()
 
 
-def annealed_langevin(model, x, *, sigmas=None, steps_per_level=100, step_size=None, denoise=True,
+def level_steps(sigmas, scale, total=2000, relax=0.4, least=10) -> list[int]:
+    """Steps per noise level that let every level relax, about ``total`` in all.
+
+    At level i the default step eps_i = 0.1 sigma_i^2 contracts a mode of std ``scale``
+    = s, noised to variance s^2 + sigma_i^2, by 1 - eps_i / (s^2 + sigma_i^2) a step, so
+    its relaxation time is tau_i = 10 (1 + s^2 / sigma_i^2) steps (~1,000 at the default
+    sigma_L = 0.1 s). Level i gets max(f, ``relax`` tau_i) steps with the largest floor f
+    (at least ``least``) that keeps the sum within ``total``: the small sigmas get the
+    steps they need to relax, and the large ones, where mass moves between modes, share
+    the rest. With 20 geometric levels each level starts close to its own law, so
+    0.4 tau_i suffice."""
+    need = [math.ceil(relax * 10 * (1 + scale**2 / float(sig) ** 2)) for sig in sigmas]
+    floor = int(least)
+    while sum(max(floor + 1, n) for n in need) <= total:
+        floor += 1
+    return [max(floor, n) for n in need]
+
+
+def annealed_langevin(model, x, *, sigmas=None, steps_per_level=None, step_size=None, denoise=True,
                       generator=None, record_every=1, escape=math.inf):
     """Annealed Langevin dynamics (Song & Ermon 2019, NCSN, Algorithm 1).
 
-    At level i (sigma_1 > ... > sigma_L) run ``steps_per_level`` seed-form steps
+    At level i (sigma_1 > ... > sigma_L) run T_i seed-form steps
     x <- x + eps_i s(x, sigma_i) + sqrt(2 eps_i) z with eps_i = eps sigma_i^2 / sigma_L^2,
     eps = ``step_size`` (the paper's alpha_i = 2 eps_i). Default eps = 0.1 sigma_L^2, so
-    eps_i / sigma_i^2 = 0.1 at every level. With ``denoise``, a last step
+    eps_i / sigma_i^2 = 0.1 at every level. ``steps_per_level``: T for every level (the
+    paper's T), a list of T_i, or None for ``level_steps`` (more steps where the
+    relaxation is slow, at the smallest sigmas). With ``denoise``, a last step
     x + sigma_L^2 s(x, sigma_L) (Tweedie; NCSNv2) removes the remaining noise."""
     if sigmas is None:
         sigmas = geometric_sigmas(model.sigma_max, 0.1 * model.scale)
     sigmas = [float(s) for s in sigmas]
+    if steps_per_level is None:
+        steps_per_level = level_steps(sigmas, model.scale)
+    per_level = ([int(steps_per_level)] * len(sigmas) if np.ndim(steps_per_level) == 0
+                 else [int(n) for n in steps_per_level])
+    if len(per_level) != len(sigmas):
+        raise ValueError(f"steps_per_level has {len(per_level)} entries for {len(sigmas)} noise levels")
     if step_size is None:
         step_size = 0.1 * sigmas[-1] ** 2
+    params = {"sigmas": sigmas, "steps_per_level": per_level, "step_size": step_size, "denoise": denoise}
     rec = _Recorder("annealed", record_every, escape)
     rec.record(0, x, level=sigmas[0], force=True)
     k = 0
-    for sigma in sigmas:
+    for sigma, n in zip(sigmas, per_level):
         eps = step_size * sigma**2 / sigmas[-1] ** 2
         noise_scale = math.sqrt(2 * eps)
-        for _ in range(steps_per_level):
+        for _ in range(n):
             k += 1
             x = x + eps * model.score(x, sigma) + noise_scale * _noise(x, generator)
             if not rec.ok(k, x):
-                return rec.result(params={"sigmas": sigmas, "steps_per_level": steps_per_level, "step_size": step_size})
+                return rec.result(params=params)
             rec.record(k, x, level=sigma)
         rec.record(k, x, level=sigma, force=True)           # every level ends on a frame
     if denoise:
@@ -204,8 +251,7 @@ def annealed_langevin(model, x, *, sigmas=None, steps_per_level=100, step_size=N
         x = x + sigmas[-1] ** 2 * model.score(x, sigmas[-1])
         if rec.ok(k, x):
             rec.record(k, x, level=0.0, force=True)
-    return rec.result(params={"sigmas": sigmas, "steps_per_level": steps_per_level, "step_size": step_size,
-                              "denoise": denoise})
+    return rec.result(params=params)
 
 
 def underdamped(model, x, *, steps=1000, step_size=None, mass=1.0, friction=None, v=None,
@@ -264,15 +310,32 @@ def _linear_flow(cld: CLD, dt: float, ode: bool):
     return e, torch.linalg.cholesky(cov)
 
 
-def _cld_reverse(name, model, x, v, cld, steps, eps, ode, generator, record_every, escape):
+def cld_times(steps: int, eps: float = 1e-3, striding: str = "quadratic") -> list[float]:
+    """The reverse-time grid t_0 = 1 > t_1 > ... > t_steps = eps of the CLD samplers.
+
+    'linear': equal steps (1 - eps)/steps. 'quadratic' (CLD-SGM's ``striding`` option,
+    Dockhorn et al. 2022, App. E): t_k = eps + (1 - eps)(1 - k/steps)^2, so the steps
+    shrink linearly towards t = eps, where p_t sharpens into narrow modes."""
+    if striding == "linear":
+        return [1.0 - (1.0 - eps) * k / steps for k in range(steps + 1)]
+    if striding == "quadratic":
+        return [eps + (1.0 - eps) * (1.0 - k / steps) ** 2 for k in range(steps + 1)]
+    raise ValueError(f"unknown striding '{striding}'; choose linear or quadratic")
+
+
+def _cld_reverse(name, model, x, v, cld, steps, eps, striding, ode, generator, record_every, escape):
     cld = cld or CLD()
     if v is None:
         v = math.sqrt(cld.mass) * _noise(x, generator)
-    h = (1.0 - eps) / steps
-    e, chol = (t.tolist() for t in _linear_flow(cld, h / 2, ode))
+    times = cld_times(steps, eps, striding)
+    flows = {}                                    # one exact half-step per distinct step length
     weight = (1.0 if ode else 2.0) * cld.friction * cld.beta   # Gamma beta (ODE) or 2 Gamma beta (SDE)
 
-    def half(x, v):
+    def half(x, v, h):
+        key = round(h, 15)
+        if key not in flows:
+            flows[key] = tuple(t.tolist() for t in _linear_flow(cld, h / 2, ode))
+        e, chol = flows[key]
         nx = e[0][0] * x + e[0][1] * v
         nv = e[1][0] * x + e[1][1] * v
         if not ode:
@@ -281,45 +344,46 @@ def _cld_reverse(name, model, x, v, cld, steps, eps, ode, generator, record_ever
             nv = nv + chol[1][0] * z1 + chol[1][1] * z2
         return nx, nv
 
+    params = {"steps": steps, "eps": eps, "striding": striding, "cld": cld.__dict__}
     rec = _Recorder(name, record_every, escape, kinetic=True)
     rec.record(0, x, v, level=1.0, force=True)
-    t = 1.0
     for k in range(1, steps + 1):
-        x, v = half(x, v)
+        t, h = times[k - 1], times[k - 1] - times[k]
+        x, v = half(x, v, h)
         v = v + weight * h * (model.cld_score(x, v, t - h / 2, cld) + v / cld.mass)
-        x, v = half(x, v)
-        t = 1.0 - k * h
+        x, v = half(x, v, h)
         if not rec.ok(k, x, v):
-            return rec.result(params={"steps": steps, "eps": eps, "cld": cld.__dict__})
-        rec.record(k, x, v, level=t, force=k == steps)
+            return rec.result(params=params)
+        rec.record(k, x, v, level=times[k], force=k == steps)
     # denoising: one noise-free Euler step of the reverse drift from t = eps to 0
     s = model.cld_score(x, v, eps, cld)
     b, m, g = cld.beta, cld.mass, cld.friction
     x, v = x - eps * b * v / m, v + eps * (b * x + g * b * v / m + weight * s)
     if rec.ok(steps + 1, x, v):
         rec.record(steps + 1, x, v, level=0.0, force=True)
-    return rec.result(params={"steps": steps, "eps": eps, "cld": cld.__dict__})
+    return rec.result(params=params)
 
 
-def cld_sscs(model, x, *, steps=500, cld: CLD | None = None, v=None, eps=1e-3, generator=None,
-             record_every=1, escape=math.inf):
+def cld_sscs(model, x, *, steps=500, cld: CLD | None = None, v=None, eps=1e-3, striding="quadratic",
+             generator=None, record_every=1, escape=math.inf):
     """CLD generative sampler: symmetric splitting CLD sampler (SSCS; Dockhorn et al.
     2022, Sec. 3.3, Alg. 1) from the prior x ~ N(0, I), v ~ N(0, M I) at t = 1 to data.
 
-    Each step of h = (1 - eps)/steps: an exact half-step of the linear reverse dynamics
+    Steps follow ``cld_times(steps, eps, striding)`` (quadratic by default: finer near
+    the data, where the modes are narrow). Each step of length h: an exact half-step of the linear reverse dynamics
     (mean and covariance from the matrix exponential), an Euler step
     v += 2 Gamma beta h (s(x, v, t) + v/M) with the velocity score at the midpoint time
     (Strang splitting), another exact half-step; then a noise-free Euler step from eps
     to 0. ``x`` must be a prior draw (``CLD.prior_sample``)."""
-    return _cld_reverse("cld", model, x, v, cld, steps, eps, False, generator, record_every, escape)
+    return _cld_reverse("cld", model, x, v, cld, steps, eps, striding, False, generator, record_every, escape)
 
 
-def cld_ode(model, x, *, steps=500, cld: CLD | None = None, v=None, eps=1e-3, generator=None,
-            record_every=1, escape=math.inf):
+def cld_ode(model, x, *, steps=500, cld: CLD | None = None, v=None, eps=1e-3, striding="quadratic",
+            generator=None, record_every=1, escape=math.inf):
     """CLD probability-flow ODE (Dockhorn et al. 2022, eq. 7; Song et al. 2021, eq. 13),
     integrated by the same splitting as ``cld_sscs`` with Gamma beta s in place of
     2 Gamma beta s and no noise: deterministic given the prior draw."""
-    return _cld_reverse("cld-ode", model, x, v, cld, steps, eps, True, generator, record_every, escape)
+    return _cld_reverse("cld-ode", model, x, v, cld, steps, eps, striding, True, generator, record_every, escape)
 
 
 SAMPLERS = {"langevin": langevin, "mala": mala, "annealed": annealed_langevin,

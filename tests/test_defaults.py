@@ -1,0 +1,189 @@
+"""Every built-in density x every sampler, run with its defaults (2,000 particles, seeds
+0-2), lands on its target: energy distance at its noise floor, mode weights and
+within-mode spread right. The few scenes that cannot are listed in ``CANNOT``, each with
+the measured reason, and ``test_the_scenes_that_cannot_fail_as_their_lesson_says``
+checks that they fail the way the lesson says."""
+import math
+
+import numpy as np
+import pytest
+import scipy.stats
+import torch
+
+from explorer import densities as D
+from explorer import metrics as M
+from explorer import presets as P
+from explorer import samplers as S
+from explorer.kde import KDE
+from explorer.simulate import defaults, evaluate, simulate
+
+pytestmark = pytest.mark.slow
+torch.set_num_threads(1)
+
+SEEDS = (0, 1, 2)
+PARTICLES = 2000
+TARGETS = ["eight-gaussians", "mixture-1to4", "grid-25", "gmm", "ring", "two-rings", "double-well", "banana"]
+DATASETS = ["moons", "circles", "swiss-roll"]
+
+# Scenes whose point is that they cannot reach the target: samplers that follow the
+# score of p itself keep the mode weights their start gives them when the barrier
+# between modes is high, because a particle crosses a barrier of height dU at a rate
+# that falls like exp(-dU) (the crossing samplers of double-well, dU = 2, and
+# eight-gaussians, dU ~ 16, do land). Measured with the defaults, seeds 0-2:
+_WIDE = ("Song & Ermon's lesson: modes 14 apart with std 1, a barrier of ~25 nats; no particle crosses in "
+         "the default run and the heavy share stays at the start's ~0.50 instead of 0.80")
+_GRID = ("25 modes of std 0.05 spaced 2 apart, a barrier of ~200 nats: the modes keep the share of the "
+         "Gaussian start that fell into their basin (largest weight error 0.045 against 0.04 weights)")
+_RINGS = ("the two rings are 1.5 apart with width 0.15, a barrier of ~12 nats: the rings keep the share of "
+          "the start that fell inside the gap's midline (energy distance ~0.01 against a floor ~0.003)")
+CANNOT = {(target, sampler): why
+          for target, why in (("mixture-1to4", _WIDE), ("grid-25", _GRID), ("two-rings", _RINGS))
+          for sampler in ("langevin", "mala", "underdamped")}
+
+
+def _runs(density, sampler, target=None):
+    target = target or density
+    out = []
+    for seed in SEEDS:
+        tr = simulate(density, sampler, particles=PARTICLES, seed=seed)
+        assert tr.diverged_at is None, tr.message
+        out.append(evaluate(tr, target, seed=seed))
+    return out
+
+
+def _judge(evals, name):
+    # the noise floor is the largest of 99 null draws, so an exact sample set lies
+    # above it 1% of the time; allowing one of three seeds above keeps the chance that
+    # an exact sampler fails one of these ~60 cells near 2% (3 x 0.01^2 per cell)
+    above = [round(e["energy_distance"] / e["energy_distance_floor"], 1) for e in evals
+             if e["energy_distance"] > e["energy_distance_floor"]]
+    assert len(above) <= 1, f"{name}: energy distance above its floor in {len(above)} of 3 seeds ({above}x)"
+    if "mode_weights" not in evals[0]:
+        return
+    for e in evals:
+        n = PARTICLES * e["good_share"]
+        w, w_true = np.asarray(e["mode_weights"]), np.asarray(e["true_mode_weights"])
+        # Pearson's chi-square of the mode counts, K - 1 degrees of freedom, p < 1e-4
+        chi2 = float(n * np.sum((w - w_true) ** 2 / w_true))
+        assert chi2 < scipy.stats.chi2.ppf(1 - 1e-4, len(w) - 1), (name, chi2, w.round(3).tolist())
+    # the spread statistic of 2,000 exact draws scatters with sd 0.013 (measured over
+    # 100 sets), so the mean of three seeds with sd 0.0076: 0.03 is 4 sd
+    spread = float(np.mean([e["spread"] for e in evals]))
+    assert spread == pytest.approx(1.0, abs=0.03), (name, [round(e["spread"], 3) for e in evals])
+
+
+@pytest.mark.parametrize("target", TARGETS)
+@pytest.mark.parametrize("sampler", list(S.SAMPLERS))
+def test_default_run_lands_on_its_target(target, sampler):
+    if (target, sampler) in CANNOT:
+        pytest.skip("cannot, by design: " + CANNOT[(target, sampler)])
+    d = D.get(target)
+    _judge(_runs(d, sampler), f"{target}/{sampler}")
+
+
+@pytest.mark.parametrize("data", DATASETS)
+@pytest.mark.parametrize("sampler", list(S.SAMPLERS))
+def test_default_run_lands_on_the_kde_of_a_data_set(data, sampler):
+    """A data set's target is the KDE the sampler follows (the default Scott KDE of
+    1,000 draws). One seed: the KDE's score sums 1,000 kernels a particle and step."""
+    d = D.get(data)
+    kde = KDE(d.sample(1000, torch.Generator().manual_seed(0)))
+    tr = simulate(kde, sampler, particles=PARTICLES, seed=0)
+    e = evaluate(tr, kde, seed=0)
+    assert e["energy_distance"] <= e["energy_distance_floor"], (data, sampler, e["energy_distance"],
+                                                               e["energy_distance_floor"])
+
+
+@pytest.mark.parametrize("target,sampler", sorted(CANNOT))
+def test_the_scenes_that_cannot_fail_as_their_lesson_says(target, sampler):
+    d = D.get(target)
+    tr = simulate(d, sampler, particles=PARTICLES, seed=0)
+    e = evaluate(tr, d, seed=0)
+    assert e["energy_distance"] > 3 * e["energy_distance_floor"], CANNOT[(target, sampler)]
+    if target == "mixture-1to4":
+        assert e["mode_weights"][1] == pytest.approx(0.5, abs=0.05)
+    if target == "grid-25":
+        assert e["max_weight_error"] > 0.02
+
+
+def test_the_app_runs_the_cli_defaults():
+    """The Sample page's settings at their defaults (0 = the target's default) give the
+    engine's defaults: the same run from the app and the CLI."""
+    d = D.get("eight-gaussians")
+    page = P.PAGE_DEFAULTS["sample"]
+    for sampler in S.SAMPLERS:
+        opts = P.sampler_options(sampler, d, page)
+        a = simulate(d, sampler, particles=20, seed=3, frames=5, **opts)
+        b = simulate(d, sampler, particles=20, seed=3, frames=5)
+        assert np.array_equal(a.positions, b.positions), sampler
+
+
+# ----- the known failures this round fixed, each measured first ----------------------
+def test_mala_walks_particles_in_from_the_quartic_tails():
+    """Plain MALA on double-well leaves the particles that start in the quartic tails
+    stuck (every proposal overshoots and is rejected); the MALTA cap walks them in."""
+    d = D.get("double-well")
+    moved = {}
+    for cap in (math.inf, None):                        # None: the default cap
+        tr = simulate(d, "mala", particles=PARTICLES, seed=0, **({"drift_cap": cap} if cap else {}))
+        half = tr.n_frames // 2
+        still = np.all(tr.positions[half:] == tr.positions[-1], axis=(0, 2))
+        moved[cap] = (float(still.mean()), float(np.mean(tr.samples[:, 0] ** 2)))
+    # E[x1^2] of the target: quadrature of exp(-2 (x^2 - 1)^2)
+    x = np.linspace(-3, 3, 60001)
+    p = np.exp(-2 * (x**2 - 1) ** 2)
+    ex2 = float(np.sum(x**2 * p) / np.sum(p))
+    stuck, ex2_plain = moved[math.inf]
+    assert stuck > 0.05 and ex2_plain > 1.5 * ex2          # measured: 10.6% stuck, 1.72 vs 0.852
+    stuck, ex2_capped = moved[None]
+    # sd of x1^2 is ~0.43, so the mean of 2,000 has SE 0.01: 0.04 is 4 SE
+    assert stuck < 0.01 and ex2_capped == pytest.approx(ex2, abs=0.04)
+
+
+def test_default_mala_is_plain_mala_where_the_target_has_its_mass():
+    """The cap 5/s leaves the drift alone within ~5 std of a mode: on a Gaussian the
+    capped and plain chains started at the mode take the same steps."""
+    d = D.get("gmm", weights=[1.0], means=[[0.0, 0.0]], covs=[[[0.25, 0.0], [0.0, 0.25]]])
+    cap = defaults("mala", d)["drift_cap"]
+    x = 0.5 * torch.randn(500, 2, generator=torch.Generator().manual_seed(0), dtype=torch.float64).clamp(-1.5, 1.5)
+    a = S.mala(d, x.clone(), steps=50, step_size=0.25, drift_cap=cap, generator=torch.Generator().manual_seed(1))
+    b = S.mala(d, x.clone(), steps=50, step_size=0.25, generator=torch.Generator().manual_seed(1))
+    assert np.array_equal(a.positions, b.positions)
+
+
+def _mean_stats(target, sampler, seeds=SEEDS, **opts):
+    d = D.get(target)
+    st = [M.mode_stats(simulate(d, sampler, particles=PARTICLES, seed=s, **opts).samples, d.modes) for s in seeds]
+    return float(np.mean([x["spread"] for x in st])), np.mean([x["mode_weights"] for x in st], axis=0)
+
+
+@pytest.mark.parametrize("target", ["eight-gaussians", "mixture-1to4", "grid-25", "gmm"])
+@pytest.mark.parametrize("sampler", ["cld", "cld-ode"])
+def test_cld_spread_within_3_percent_on_every_mixture(target, sampler):
+    # measured before (500 evenly spaced steps): SSCS on grid-25 0.918. The mean of three
+    # seeds has sd 0.0076 (see _judge): 3% is 4 sd
+    spread, _ = _mean_stats(target, sampler)
+    assert spread == pytest.approx(1.0, abs=0.03)
+
+
+def test_evenly_spaced_cld_steps_were_too_narrow_on_grid_25():
+    spread, _ = _mean_stats("grid-25", "cld", seeds=(0,), striding="linear")
+    assert spread < 0.95                               # measured 0.918: the bias the striding removes
+
+
+@pytest.mark.parametrize("target", ["eight-gaussians", "mixture-1to4", "grid-25"])
+def test_annealed_spread_within_2_percent_and_heavy_share_within_0_015(target):
+    # measured before (10 levels x 100 steps): spread 1.044 (grid-25), 1.022 (eight-gaussians),
+    # heavy share 0.772 (mixture-1to4, uniform start)
+    spread, weights = _mean_stats(target, "annealed", init="uniform" if target == "mixture-1to4" else "gaussian")
+    assert spread == pytest.approx(1.0, abs=0.02)
+    if target == "mixture-1to4":
+        assert weights[1] == pytest.approx(0.8, abs=0.015)
+
+
+@pytest.mark.parametrize("target", TARGETS + DATASETS)
+def test_annealed_costs_at_most_twice_the_old_default(target):
+    d = D.get(target)
+    model = d if d.has_score else KDE(d.sample(1000, torch.Generator().manual_seed(0)))
+    opts = defaults("annealed", model)
+    assert sum(opts["steps_per_level"]) <= 2 * 10 * 100     # the old default: 10 levels x 100 steps
