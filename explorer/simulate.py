@@ -35,7 +35,8 @@ def score_source(density: Density, score: str = "exact", kde_points: int = 1000,
 
 def defaults(sampler: str, model) -> dict:
     """Options that give a good run on every built-in density (see README's table).
-    ``model.scale`` is the target's smallest local std, ``model.sigma_max`` its spread."""
+    ``model.scale`` is the target's narrowest local std where it has its mass,
+    ``model.sigma_max`` its spread."""
     s = model.scale
     steps = getattr(model, "mixing_steps", 1000)
     if sampler == "langevin":
@@ -103,7 +104,9 @@ def simulate(model, sampler: str, particles: int = 1000, seed: int = 0, init: st
     check_work(int(x0.shape[0]), int(total))     # the server's limits (explorer.validate), before any work
     if v0 is not None and sampler in ("underdamped", "cld", "cld-ode"):
         opts["v"] = v0
-    opts.setdefault("record_every", max(1, math.ceil(total / max(frames, 1))))
+    # annealed Langevin also records the end of every level: those frames count too
+    forced = len(opts["sigmas"]) + 1 if sampler == "annealed" else 1
+    opts.setdefault("record_every", max(1, math.ceil(total / max(frames - forced, 1))))
     half = 0.5 * max(box[1] - box[0], box[3] - box[2])
     opts.setdefault("escape", 50 * (half + max(abs(b) for b in box)))
     with torch.no_grad():

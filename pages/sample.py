@@ -74,7 +74,10 @@ with st.container(key="widget_rows"):     # hidden in presentation mode
         if sampler == "annealed":
             s["levels"] = p2.number_input("noise levels L", 2, V.high("levels"), DF["levels"], 1, key="levels", **KEEP)
             s["per_level"] = p3.number_input("steps per level", 0, V.high("per_level"), DF["per_level"], 10, key="per_level",
-                                             help=f"0 = default: {auto['steps_per_level']}", **KEEP)
+                                             help="0 = default: scheduled by each level's relaxation time, "
+                                                  f"{min(auto['steps_per_level'])}–{max(auto['steps_per_level'])} a "
+                                                  f"level, {sum(auto['steps_per_level']):,} in all (the small σ "
+                                                  "relax slowest)", **KEEP)
             s["sig_max"] = p4.number_input("σ_max", 0.0, 100.0, DF["sig_max"], format="%.3g", key="sig_max",
                                            help=f"0 = default: {model.sigma_max:.3g} (the data's spread)", **KEEP)
             s["sig_min"] = p4.number_input("σ_min", 0.0, 10.0, DF["sig_min"], format="%.3g", key="sig_min",
@@ -87,6 +90,12 @@ with st.container(key="widget_rows"):     # hidden in presentation mode
             s["cld_mass"] = p3.number_input("mass M", 0.01, 10.0, DF["cld_mass"], format="%.3g", key="cld_mass", **KEEP)
             s["cld_friction"] = p4.number_input("friction Γ", 0.0, 100.0, DF["cld_friction"], format="%.3g", key="cld_friction",
                                                 help="0 = critical damping Γ = 2√M", **KEEP)
+        if sampler == "mala":
+            st.caption(f"MALA's proposal uses the score capped at length {auto['drift_cap']:.3g} = 5/s (MALTA, Roberts & "
+                       "Tweedie 1996): "
+                       "where the score grows faster than linearly (double-well, banana), plain MALA's proposals from "
+                       "the far tails overshoot and are all rejected, so those particles never move; the cap walks "
+                       "them in. Within ~5 std of a mode the cap is not reached, and the chain stays exact.")
         q1, q2, q3 = st.columns(3)
         frames = q1.select_slider("frames recorded", V.options("frames"), DF["frames"], key="frames", **KEEP)
         trails = q2.toggle("fading trails", DF["trails"], key="trails", **KEEP)
@@ -146,8 +155,9 @@ with right:
         st.markdown("**Per-mode weights vs the truth**")
         _ui.show_chart(modes, key="sample_modes")
 n_eval = min(particles, _ui.EVAL_MAX)
-st.caption(f"Energy distance to 2,000 exact draws beside its noise floor (the same distance between two exact "
-           f"sets): near the floor means indistinguishable. Metrics use {n_eval:,} of the {particles:,} particles.")
+st.caption(f"Energy distance to 2,000 exact draws beside its noise floor, the value 99% of exact sample sets of the "
+           f"same size stay below: under it the run is indistinguishable from exact draws. Spread: the std around each "
+           f"mode over the mode's true std. Metrics use {n_eval:,} of the {particles:,} particles.")
 
 with st.container(key="downloads"):      # the current animation as files (explorer/export.py)
     st.markdown("**Take it to the lecture hall** — the animation above as a file that plays offline, or the raw run:")
