@@ -174,7 +174,8 @@ def run_settings(values: dict, page: str = "sample") -> dict:
     trails, arrows) of a page; the Compare page runs several samplers and, like
     ``figures.compare_figure``, draws neither trails nor arrows."""
     if page == "compare":
-        return dict(samplers=list(values["cmp"]), settings={"eps": values["c_eps"], "steps": values["c_steps"]},
+        return dict(samplers=list(values["cmp"]), settings={"eps": values["c_eps"], "steps": values["c_steps"],
+                                                              "friction": values["c_friction"]},
                     particles=int(values["c_particles"]), seed=int(values["c_seed"]), init=values["c_init"],
                     frames=int(values["c_frames"]), score=values["c_score"], trails=False, arrows=False)
     s = {k: values[k] for k in ("eps", "a_eps", "h", "steps", "levels", "per_level", "sig_max", "sig_min",

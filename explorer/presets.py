@@ -35,7 +35,7 @@ PAGE_DEFAULTS = {
                "sig_min": 0.0, "mass": 1.0, "friction": 0.0, "cld_mass": 0.25, "cld_friction": 0.0,
                "frames": 200, "trails": True, "field": True},
     "compare": {"cmp": ["langevin", "annealed", "cld"], "c_score": "exact", "c_particles": 1000,
-                "c_init": "prior", "c_seed": 0, "c_eps": 0.0, "c_steps": 0, "c_frames": 200},
+                "c_init": "prior", "c_seed": 0, "c_eps": 0.0, "c_steps": 0, "c_friction": 0.0, "c_frames": 200},
     "train": {"tr_objective": "ncsn", "tr_width": 128, "tr_depth": 3, "tr_steps": 4000, "tr_lr": 5e-3,
               "tr_batch": 512, "tr_seed": 0},
 }
@@ -44,13 +44,13 @@ PAGE_DEFAULTS = {
 # 2 CPU cores): shown beside the objectives lesson.
 OBJECTIVES_TABLE = [
     {"objective": "esm", "matches": "the Gaussian KDE's score (a target field)", "steps/s": 346,
-     "gives": "a field s(x), only as good as the KDE"},
+     "gives": "the KDE's score, not ∇log p (0.67 from it on eight-gaussians)"},
     {"objective": "ism", "matches": "tr ∇s + ½|s|² (Hyvärinen): no target needed", "steps/s": 268,
-     "gives": "a field s(x); two backward passes for the trace"},
+     "gives": "∇log p; two backward passes for the trace"},
     {"objective": "ssm", "matches": "vᵀ∇(vᵀs) + ½|s|², random v (sliced)", "steps/s": 383,
-     "gives": "a field s(x); one projection replaces the trace"},
+     "gives": "∇log p; one projection replaces the trace"},
     {"objective": "dsm", "matches": "the noise added at one σ (Vincent)", "steps/s": 832,
-     "gives": "the score of p_σ at that σ only"},
+     "gives": "∇log p_σ at that σ only (not ∇log p)"},
     {"objective": "ncsn", "matches": "the noise at ten σ at once, λ(σ) = σ²", "steps/s": 767,
      "gives": "s(x, σ) at every level: what annealed Langevin needs"},
     {"objective": "hsm", "matches": "the velocity noise of the CLD diffusion", "steps/s": 595,
@@ -65,8 +65,10 @@ PRESETS: dict[str, dict] = {
         "watch": ("Both samplers start from the same uniform particles. Plain Langevin follows the local "
                   "score into whichever mode is nearer and ends with about half of the particles in each "
                   "mode, although the truth is 1/5 and 4/5: near the modes the score says nothing about "
-                  "their weights. Annealed Langevin first follows a heavily noised density whose field sees "
-                  "both modes at once, and ends near 0.2 / 0.8 (compare the mode-weight bars)."),
+                  "their weights. Annealed Langevin first follows heavily noised densities whose fields see both "
+                  "modes at once, then lowers the noise level by level, and ends at 1/5 and 4/5 within sampling "
+                  "noise (0.21 / 0.79 here: compare the mode-weight bars) with its energy distance at the noise "
+                  "floor."),
     },
     "step-too-large": {
         "title": "Step size too large: Langevin blows up",
@@ -80,22 +82,29 @@ PRESETS: dict[str, dict] = {
     "langevin-vs-mala": {
         "title": "Langevin's bias, and how MALA removes it",
         "page": "compare",
-        "settings": {"target": "eight-gaussians", "cmp": ["langevin", "mala"], "c_eps": 0.15},
-        "watch": ("Both use the same step ε = 0.15. Unadjusted Langevin's stationary law is not the target: "
-                  "on a Gaussian of variance s² its variance is s²/(1 − ε/2s²), here 2.5× too large, so its "
-                  "blobs are too wide (within-mode spread ≈ 1.3 in the table; 1 is exact). MALA proposes the "
-                  "same move but accepts it with a Metropolis–Hastings test, so its spread stays at 1; the "
-                  "price is the rejected moves (its acceptance rate)."),
+        "settings": {"target": "eight-gaussians", "cmp": ["langevin", "mala"], "c_eps": 0.1},
+        "watch": ("Both use the same step ε = 0.1. Unadjusted Langevin's stationary law is not the target: on "
+                  "a Gaussian of variance s² = 0.125 its variance is s²/(1 − ε/2s²), 1.67× too large, so its std "
+                  "is √1.67 = 1.29× too large. The table's within-mode spread (the std around each mode over the "
+                  "mode's true std; 1 is exact) reads about 1.3–1.4 for Langevin, a little above 1.29: the "
+                  "widened blobs of neighbouring modes begin to overlap. MALA proposes the same move but "
+                  "accepts it with a Metropolis–Hastings test, so its spread stays at 1; the price is the "
+                  "rejected moves (its acceptance rate). The energy distance is too blunt to see this widening "
+                  "at 1,000 particles: judge by the spread row."),
     },
     "kinetic": {
         "title": "Overdamped vs underdamped vs CLD",
         "page": "compare",
-        "settings": {"target": "eight-gaussians", "cmp": ["langevin", "underdamped", "cld"]},
+        "settings": {"target": "eight-gaussians", "cmp": ["langevin", "underdamped", "cld"], "c_friction": 1.4},
         "watch": ("All three start from the same N(0, I) particles. Overdamped Langevin creeps down the "
-                  "gradient with small random steps; underdamped Langevin carries momentum, so particles "
-                  "overshoot and swing through the modes before friction settles them; CLD runs a critically "
-                  "damped diffusion backwards in time with noise only on the velocity, and its paths are "
-                  "smooth. The Sample page shows 'underdamped' and 'cld' in phase space (x and v)."),
+                  "gradient with small random steps. Underdamped Langevin carries momentum: with its friction "
+                  "set to a quarter of critical (Γ = 1.4), about half of its particles fly out past the ring of "
+                  "modes in the first few frames and swing back before friction settles them (step through "
+                  "the first 20 frames with the slider). Critical damping, Γ = 2√M/s (5.7 here, the default "
+                  "when Γ is 0), is the smallest friction that settles without swinging: set Γ to 0 and "
+                  "underdamped looks like Langevin. CLD uses critical damping, where its forward diffusion "
+                  "relaxes fastest, and runs it backwards in time with noise only on the velocity, so its paths "
+                  "are smooth. The Sample page shows 'underdamped' and 'cld' in phase space (x and v)."),
     },
     "kde-bandwidth": {
         "title": "KDE bandwidth: Scott's rule on two rings",
@@ -111,21 +120,26 @@ PRESETS: dict[str, dict] = {
         "title": "Score-matching objectives compared",
         "page": "train",
         "settings": {"target": "eight-gaussians", "tr_objective": "ssm", "tr_steps": 1000},
-        "watch": ("All six objectives learn ∇log p from samples alone, but they see different things. ISM and "
-                  "SSM learn the noise-free field: it is sharp inside the modes and poorly determined between "
-                  "them, where there are no samples (watch the error map light up there). DSM and NCSN learn "
-                  "the field of the noised density, which is defined everywhere; NCSN learns every noise level "
-                  "at once, which is what annealed Langevin needs. Train ssm, then switch the objective to ncsn "
-                  "and compare the error maps and the Fisher divergence."),
+        "watch": ("The six objectives learn from samples alone, but not all of them learn ∇log p. ISM and SSM "
+                  "learn ∇log p itself: sharp inside the modes and poorly determined between them, where there "
+                  "are no samples (watch the error map light up there). DSM learns ∇log p_σ, the score of the "
+                  "data noised at its one σ; NCSN learns ∇log p_σ at every level at once, which is what annealed "
+                  "Langevin needs; HSM learns CLD's velocity score ∇ᵥ log pₜ(x, v). ESM learns the KDE's score: "
+                  "once it matches it, it stays as far from the exact score as the KDE itself (relative Fisher "
+                  "divergence ~0.67 on these eight modes). The line under the settings says what each objective "
+                  "learns, and the Fisher chart and error map compare the network with that field: train ssm, "
+                  "then switch to esm and compare."),
     },
     "noise-smooths": {
         "title": "Noise fills the gaps between modes",
         "page": "density",
-        "settings": {"target": "mixture-1to4", "sigma": 3.0},
-        "watch": ("At σ = 0 the score between the two modes is dominated by the nearer one, and far from "
-                  "both it says nothing about their weights. At σ = 3 the noised density p_σ = p ∗ N(0, σ²I) "
-                  "joins the modes and the arrows in the middle point towards the heavier one. Move the "
-                  "noise slider down to 0: this is the sequence of fields annealed Langevin follows."),
+        "settings": {"target": "mixture-1to4", "sigma": 5.0},
+        "watch": ("At σ = 0 each mode has its own basin: following the arrows from about half of the box leads "
+                  "to the light mode, and nothing in the field says the other one holds 4/5 of the mass. Noise "
+                  "widens the heavy mode's basin: 60% of the box at σ = 3, and at σ = 5 the noised density "
+                  "p_σ = p ∗ N(0, σ²I) has a single peak, so every arrow leads towards the heavy mode. Move "
+                  "the noise slider from 5 down to 0 and watch the light mode's basin come back: this is the "
+                  "sequence of fields annealed Langevin follows (see 'Why annealing?')."),
     },
 }
 

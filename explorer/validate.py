@@ -202,6 +202,7 @@ RULES: dict[str, Rule] = {
     "cmp": Rule(list, choices=SAMPLERS), "c_score": _choice(SCORES),
     "c_particles": _choice((100, 250, 500, 1000, 2000, 5000), "particles"), "c_init": _choice(INITS),
     "c_seed": _int(0, SEED_MAX), "c_eps": _float(0.0, 100.0), "c_steps": _int(0, 100_000, "steps"),
+    "c_friction": _float(0.0, 1000.0),
     "c_frames": _choice((50, 100, 200, 300), "frames"),
     # Train
     "tr_objective": _choice(OBJECTIVES), "tr_width": _choice((32, 64, 128, 256, 512, 1024), "width"),

@@ -32,10 +32,13 @@ with c4:
 with c5:
     seed = st.number_input("seed", 0, 2**31 - 1, DF["c_seed"], 1, key="c_seed", **KEEP)
 with st.expander("Shared settings (0 = each sampler's default)", expanded=False):
-    e1, e2, e3 = st.columns(3)
+    e1, e2, e3, e4 = st.columns(4)
     eps = e1.number_input("step size ε for Langevin and MALA", 0.0, 100.0, DF["c_eps"], format="%.4g", key="c_eps", **KEEP)
     steps = e2.number_input("steps (Langevin, MALA, underdamped, CLD)", 0, V.high("c_steps"), DF["c_steps"], 100, key="c_steps", **KEEP)
-    frames = e3.select_slider("frames recorded", V.options("c_frames"), DF["c_frames"], key="c_frames", **KEEP)
+    friction = e3.number_input("underdamped friction Γ", 0.0, 1000.0, DF["c_friction"], format="%.4g", key="c_friction",
+                               help="0 = critical damping at the narrowest mode, Γ = 2√(M/s²): the fastest "
+                                    "settling without oscillation. Smaller Γ swings through the modes.", **KEEP)
+    frames = e4.select_slider("frames recorded", V.options("c_frames"), DF["c_frames"], key="c_frames", **KEEP)
 
 _ui.write_url("compare")
 if len(chosen) < 2:
@@ -48,7 +51,7 @@ except ValueError as e:
     st.error(str(e))
     st.stop()
 
-settings = json.dumps({"eps": eps, "steps": steps}, sort_keys=True)
+settings = json.dumps({"eps": eps, "steps": steps, "friction": friction}, sort_keys=True)
 try:
     with st.spinner(f"Running {len(chosen)} samplers with {particles:,} particles each…"):
         fig, modes, runs = _ui.compare_figures(_ui.model_key(t, source), model, t.density, tuple(chosen), settings,

@@ -51,7 +51,8 @@ with right:
     try:
         with st.spinner("Preparing the scene…"):
             if page == "compare":
-                settings = json.dumps({"eps": scene["c_eps"], "steps": scene["c_steps"]}, sort_keys=True)
+                settings = json.dumps({"eps": scene["c_eps"], "steps": scene["c_steps"], "friction": scene["c_friction"]},
+                                      sort_keys=True)
                 model = _ui.score_model(t, scene["c_score"])
                 args = (_ui.model_key(t, scene["c_score"]), model, t.density, tuple(scene["cmp"]), settings,
                         int(scene["c_particles"]), int(scene["c_seed"]), scene["c_init"], int(scene["c_frames"]))
