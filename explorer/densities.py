@@ -10,10 +10,13 @@ protocol in ``explorer.scores``): ``score(x, sigma)``, ``log_prob(x)`` and
   exact score at sigma = 0. At sigma > 0 they use a *lattice-quadrature surrogate*:
   p_sigma(y) = ∫ p(x) N(y - x; sigma^2) dx ≈ sum_j p(x_j) dA N(y - x_j; s^2 I), a
   Gaussian mixture on a lattice of spacing h0 = scale / 2 with s = max(sigma, h0)
-  (coarser lattices for large sigma: ``_lattice_mixture``). Because the integrand is at
-  least one lattice spacing wide, the lattice sum is accurate (aliasing below
-  exp(-2 pi^2) ~ 3e-9), so for sigma >= h0 the surrogate is the noised law to
-  quadrature accuracy where p_sigma is not negligible (in far tails, under ~1e-12 of
+  (coarser lattices for large sigma: ``_lattice_mixture``). The lattice sum aliases
+  like exp(-2 pi^2 w^2 / h0^2), where w = (w_p^-2 + sigma^-2)^(-1/2) is the width of the
+  integrand p(x) N(y - x; sigma^2) and w_p the target's local width; for sigma >= h0 and
+  w_p >= scale, w >= 0.9 h0 and the log-density is within ~1e-5 of the convolution
+  (tests/test_scores.py), but banana's arms are narrower than its scale and reach 3e-4
+  at sigma = h0. So for sigma >= h0 the surrogate is the noised law to that accuracy
+  where p_sigma is not negligible (in far tails, under ~1e-12 of
   the peak, cells are dropped and the field keeps its direction, not its length). Below h0 the exact sigma = 0
   score stands in (its error is O(sigma^2) and largest just below h0, where it equals
   the lattice's own smoothing bias). That bias, the relative Fisher divergence between
@@ -38,8 +41,9 @@ def _as_tensor(x):
 class Density:
     """Base class. ``kind`` is 'mixture', 'analytic' or 'samples'.
 
-    ``scale`` is the smallest local standard deviation of the target (it sets the
-    default step sizes); ``sigma_max`` is about the largest pairwise distance of the
+    ``scale`` is the target's narrowest local standard deviation where it has its mass
+    (it sets the default step sizes; for banana the width across the curve at x1 = s1,
+    and its arms beyond are narrower still); ``sigma_max`` is about the largest pairwise distance of the
     data (NCSNv2's rule for the top noise level); ``box`` is (xmin, xmax, ymin, ymax).
     ``modes`` is a GaussianMixture whose components define the modes used for mode
     weights (``None`` where the target has no separate modes).
@@ -472,7 +476,7 @@ REGISTRY = {
     "double-well": DoubleWell,
     "banana": Banana,
     "gmm": gmm,
-    "moons": _sample_only("moons", _moons, (-3, 3, -3, 3), 0.12, {"noise": 0.06}),
+    "moons": _sample_only("moons", _moons, (-3.5, 3.5, -3.5, 3.5), 0.12, {"noise": 0.06}),   # x spans ±3.45
     "circles": _sample_only("circles", _circles, (-4, 4, -4, 4), 0.12, {"noise": 0.04, "factor": 0.5}),
     "swiss-roll": _sample_only("swiss-roll", _swiss, (-4, 4, -4, 4), 0.12, {"noise": 0.5}),
 }

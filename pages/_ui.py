@@ -271,8 +271,12 @@ def sidebar() -> SimpleNamespace:
             values["kernel"] = st.selectbox("kernel", KERNELS, key="kernel", **KEEP)
             values["bw"] = st.selectbox("bandwidth", ("scott", "silverman", "number"), key="bw", **KEEP)
             if values["bw"] == "number":
-                values["bw_h"] = st.number_input("bandwidth h", min_value=0.005, max_value=10.0, value=TD["bw_h"],
-                                                 step=0.01, format="%.3f", key="bw_h", **KEEP)
+                values["bw_h"] = st.number_input("bandwidth h (kernel std)", min_value=0.005, max_value=10.0,
+                                                 value=TD["bw_h"], step=0.01, format="%.3f", key="bw_h",
+                                                 help="h is each kernel's standard deviation, for every kernel. "
+                                                      "scikit-learn's bandwidth is its support radius instead: "
+                                                      "h (gaussian), √6·h (epanechnikov), 2h (tophat = uniform).",
+                                                 **KEEP)
             values["bw_shape"] = st.selectbox("bandwidth matrix", ("full", "isotropic"), key="bw_shape",
                                               disabled=values["bw"] == "number", **KEEP)
             values["kde_n"] = st.select_slider("draws of a built-in target", V.options("kde_n"),

@@ -105,6 +105,32 @@ def test_lattice_surrogate_matches_numerical_convolution(name):
         assert (torch.nn.functional.cosine_similarity(far, far_brute) > 0.95).all()
 
 
+def _brute_convolution_logp(d, y, sigma, n=601, half=None):
+    """log (p * N(0, sigma^2 I))(y) by 2-D quadrature on a grid around y."""
+    half = half or 8 * sigma
+    g1 = torch.linspace(-half, half, n, dtype=torch.float64)
+    off = torch.cartesian_prod(g1, g1)
+    da = float(g1[1] - g1[0]) ** 2
+    return torch.stack([torch.logsumexp(d.log_prob(yi + off) - (off**2).sum(1) / (2 * sigma**2), 0)
+                        for yi in y]) + math.log(da / (2 * math.pi * sigma**2))
+
+
+@pytest.mark.parametrize("name,factor,bound", [("ring", 1.0, 1e-5), ("two-rings", 1.0, 1e-5),
+                                               ("double-well", 1.0, 1e-5), ("banana", 1.0, 5e-4),
+                                               ("banana", 1.5, 1e-5)])
+def test_lattice_surrogate_log_density_accuracy_as_documented(name, factor, bound):
+    """The accuracy densities.py and the Density page state: at sigma = h0 the log-density
+    is within 1e-5 of the convolution (measured 2.6e-7 ring, 2.7e-7 two-rings, 5.4e-6
+    double-well), except banana, whose arms are narrower than its scale (2.9e-4 at h0,
+    4.8e-6 at 1.5 h0)."""
+    d = D.get(name)
+    sigma = factor * d.surrogate_bandwidth
+    g = torch.Generator().manual_seed(4)
+    y = d.sample(6, g) + sigma * torch.randn(6, 2, generator=g, dtype=torch.float64)
+    got = d.noised_mixture(sigma).log_prob(y)
+    assert float((got - _brute_convolution_logp(d, y, sigma)).abs().max()) < bound
+
+
 @pytest.mark.parametrize("name,bound", [("ring", 0.06), ("two-rings", 0.06), ("double-well", 0.10),
                                         ("banana", 0.18)])
 def test_surrogate_bias_at_sigma_zero_is_reported_and_small(name, bound):
