@@ -41,7 +41,7 @@ from . import densities as D
 from .diffusions import CLD
 from .kde import KDE
 from .models import (CLDScoreNet, LearnedScore, NoiseConditionalScoreNet, ScoreNet, cld_config, cld_kernel)
-from .samplers import geometric_sigmas
+from .samplers import LEVELS, geometric_sigmas
 from .targets import ObjectiveTarget, has_exact_score, objective_target, training_kde
 
 OBJECTIVES = ("ncsn", "dsm", "esm", "ism", "ssm", "hsm")
@@ -263,7 +263,7 @@ class Trainer:
     ncsn -> ``NoiseConditionalScoreNet``, hsm -> ``CLDScoreNet``, the rest ``ScoreNet``.
     ``width``/``depth``/``activation``/``fourier``/``fourier_scale``: the MLP
     (``explorer.models``). ``preconditioning``: 'edm' (default) or 'ncsnv2'.
-    ``sigmas`` (ncsn): default ``levels`` = 10 geometric levels from ``density.sigma_max``
+    ``sigmas`` (ncsn): default ``levels`` = ``samplers.LEVELS`` (20) geometric levels from ``density.sigma_max``
     down to 0.1 ``density.scale`` -- the annealed sampler's defaults, so
     ``simulate(model, 'annealed')`` visits exactly the trained levels.
     ``sigma`` (dsm): default 0.5 ``density.scale``.
@@ -281,7 +281,7 @@ class Trainer:
 
     def __init__(self, density_or_data="eight-gaussians", objective=DEFAULT_OBJECTIVE, width=128, depth=3, lr=5e-3,
                  batch=512, steps=4000, seed=0, device="cpu", ema=0.999, lr_schedule="cosine", *,
-                 activation="silu", preconditioning="edm", fourier=16, fourier_scale=0.5, sigmas=None, levels=10,
+                 activation="silu", preconditioning="edm", fourier=16, fourier_scale=0.5, sigmas=None, levels=LEVELS,
                  sigma=None, cld=None, n_data=2000, n_eval=2000, lr_floor=0.05):
         from .devices import resolve
         from .models import check_architecture

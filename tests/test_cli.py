@@ -7,6 +7,8 @@ import sys
 import numpy as np
 import pytest
 
+from explorer.samplers import LEVELS
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
@@ -142,7 +144,7 @@ def test_train_then_sample_with_the_model(tmp_path):
     res = json.loads(r.stdout)
     for key in ("objective", "device", "steps", "seconds", "final_loss", "relative_fisher"):
         assert key in res
-    assert res["objective"] == "ncsn" and res["steps"] == 300 and len(res["relative_fisher"]) == 10
+    assert res["objective"] == "ncsn" and res["steps"] == 300 and len(res["relative_fisher"]) == LEVELS
     r = run("sample", "--density", "eight-gaussians", "--sampler", "annealed", "--score", "model",
             "--model", str(model), "--particles", "200", "--steps", "20")
     assert r.returncode == 0, r.stderr

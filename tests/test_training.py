@@ -14,6 +14,7 @@ import torch
 from explorer import densities as D
 from explorer import metrics, modelio
 from explorer.diffusions import CLD
+from explorer.samplers import LEVELS
 from explorer.models import (CLDScoreNet, LearnedScore, NoiseConditionalScoreNet, ScoreNet, check_architecture,
                              cld_kernel, cld_lt)
 from explorer.simulate import simulate
@@ -163,7 +164,7 @@ def test_default_training_reaches_small_fisher_at_every_sigma(default_run):
     tr, reports = default_run
     assert tr.objective == "ncsn" and tr.step == 4000
     fisher = reports[-1]["fisher"]
-    assert list(fisher) == tr.sigmas and len(fisher) == 10
+    assert list(fisher) == tr.sigmas and len(fisher) == LEVELS
     # the target: <= 0.05 at every level from sigma_max down to 0.05 (measured 0.017 at
     # most, seeds 0 and 1); the smallest level 0.035 measured 0.025-0.036: allow 0.1
     for sigma, value in fisher.items():
