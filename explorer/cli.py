@@ -146,7 +146,7 @@ def _load_target(args):
 def cmd_sample(args):
     from .devices import resolve
     _check_writable(args.out)
-    from .simulate import evaluate, score_source, simulate, timed
+    from .simulate import evaluate, known_bias, score_source, simulate, timed
     density, model = _load_target(args)
     score = args.score or ("model" if args.model else "exact" if density.has_score else "kde")
     if score == "model":
@@ -182,6 +182,10 @@ def cmd_sample(args):
     if traj.diverged_at is not None:
         result.update(diverged_at=traj.diverged_at, message=traj.message)
         print(traj.message, file=sys.stderr)
+    bias = known_bias(args.sampler, model)
+    if bias:
+        result["known_bias"] = bias
+        print(bias, file=sys.stderr)
     if args.out:
         _write_npz(args.out, trajectory=traj.positions.astype(np.float32), samples=traj.samples.astype(np.float32),
                    reference=ev["reference"].astype(np.float32), steps=traj.steps, levels=traj.levels,

@@ -90,7 +90,7 @@ class Density:
     def noised_mixture(self, sigma: float) -> GaussianMixture:
         key = round(float(sigma), 12)
         if key not in self._noised:
-            if len(self._noised) > 64:      # annealing uses ~10 levels; a sweep may use more
+            if len(self._noised) > 64:      # annealing uses 20 levels; a sweep may use more
                 self._noised.clear()
             self._noised[key] = self._build_noised(key)
         return self._noised[key]

@@ -51,7 +51,7 @@ OBJECTIVES_TABLE = [
      "gives": "∇log p; one projection replaces the trace"},
     {"objective": "dsm", "matches": "the noise added at one σ (Vincent)", "steps/s": 832,
      "gives": "∇log p_σ at that σ only (not ∇log p)"},
-    {"objective": "ncsn", "matches": "the noise at ten σ at once, λ(σ) = σ²", "steps/s": 767,
+    {"objective": "ncsn", "matches": "the noise at all 20 σ at once, λ(σ) = σ²", "steps/s": 767,
      "gives": "s(x, σ) at every level: what annealed Langevin needs"},
     {"objective": "hsm", "matches": "the velocity noise of the CLD diffusion", "steps/s": 595,
      "gives": "∇ᵥ log pₜ(x, v): what the CLD samplers need"},
@@ -67,7 +67,7 @@ PRESETS: dict[str, dict] = {
                   "mode, although the truth is 1/5 and 4/5: near the modes the score says nothing about "
                   "their weights. Annealed Langevin first follows heavily noised densities whose fields see both "
                   "modes at once, then lowers the noise level by level, and ends at 1/5 and 4/5 within sampling "
-                  "noise (0.21 / 0.79 here: compare the mode-weight bars) with its energy distance at the noise "
+                  "noise (0.205 / 0.795 here: compare the mode-weight bars) with its energy distance at the noise "
                   "floor."),
     },
     "step-too-large": {
@@ -99,8 +99,8 @@ PRESETS: dict[str, dict] = {
         "watch": ("All three start from the same N(0, I) particles. Overdamped Langevin creeps down the "
                   "gradient with small random steps. Underdamped Langevin carries momentum: with its friction "
                   "set to a quarter of critical (Γ = 1.4), about half of its particles fly out past the ring of "
-                  "modes in the first few frames and swing back before friction settles them (step through "
-                  "the first 20 frames with the slider). Critical damping, Γ = 2√M/s (5.7 here, the default "
+                  "modes and swing back before friction settles them, all within the first 3% of the run: drag "
+                  "the slider slowly from 0 to 3%. Critical damping, Γ = 2√M/s (5.7 here, the default "
                   "when Γ is 0), is the smallest friction that settles without swinging: set Γ to 0 and "
                   "underdamped looks like Langevin. CLD uses critical damping, where its forward diffusion "
                   "relaxes fastest, and runs it backwards in time with noise only on the velocity, so its paths "

@@ -58,6 +58,22 @@ def defaults(sampler: str, model) -> dict:
     raise ValueError(f"unknown sampler '{sampler}'; choose one of: {', '.join(SAMPLERS)}")
 
 
+def known_bias(sampler: str, model) -> str | None:
+    """What a default run of ``sampler`` on ``model`` is known to get wrong, in words for
+    the user (None: nothing known). The CLD samplers need the target as a Gaussian
+    mixture; an analytic density gives its lattice surrogate (``Density.as_mixture``),
+    which is p smoothed by N(0, h0^2 I), so CLD samples p * N(0, h0^2 I)."""
+    if sampler in ("cld", "cld-ode") and getattr(model, "kind", "") == "analytic":
+        h0 = float(model.surrogate_bandwidth)
+        s = float(model.scale)
+        return (f"CLD needs the target as a mixture of Gaussians: for {model.name} that is its lattice surrogate, "
+                f"p smoothed by N(0, h0²I) with h0 = {h0:.3g}, so CLD samples that smoothed law: where p is "
+                f"narrowest (local std s = {s:.3g}) its samples are {100 * (math.sqrt(1 + h0**2 / s**2) - 1):.0f}% "
+                "wider, √(s² + h0²). Annealed Langevin ends on the exact score of p; ULA, MALA and BAOAB follow "
+                "it throughout.")
+    return None
+
+
 def initial(init: str, n: int, box, generator, device="cpu", dtype=torch.float32) -> torch.Tensor:
     """Starting particles: 'gaussian' N(centre, (half-width/2)^2 I), 'uniform' on the box,
     'prior' N(0, I) (the CLD and VP prior)."""

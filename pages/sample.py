@@ -4,7 +4,7 @@ import json
 
 import streamlit as st
 
-from explorer.simulate import INITS, defaults
+from explorer.simulate import INITS, defaults, known_bias
 from explorer import presets as P
 from explorer import validate as V
 from pages import _downloads, _ui
@@ -90,12 +90,6 @@ with st.container(key="widget_rows"):     # hidden in presentation mode
             s["cld_mass"] = p3.number_input("mass M", 0.01, 10.0, DF["cld_mass"], format="%.3g", key="cld_mass", **KEEP)
             s["cld_friction"] = p4.number_input("friction Γ", 0.0, 100.0, DF["cld_friction"], format="%.3g", key="cld_friction",
                                                 help="0 = critical damping Γ = 2√M", **KEEP)
-        if sampler == "mala":
-            st.caption(f"MALA's proposal uses the score capped at length {auto['drift_cap']:.3g} = 5/s (MALTA, Roberts & "
-                       "Tweedie 1996): "
-                       "where the score grows faster than linearly (double-well, banana), plain MALA's proposals from "
-                       "the far tails overshoot and are all rejected, so those particles never move; the cap walks "
-                       "them in. Within ~5 std of a mode the cap is not reached, and the chain stays exact.")
         q1, q2, q3 = st.columns(3)
         frames = q1.select_slider("frames recorded", V.options("frames"), DF["frames"], key="frames", **KEEP)
         trails = q2.toggle("fading trails", DF["trails"], key="trails", **KEEP)
@@ -143,6 +137,14 @@ with left:
     st.caption("▶ Play / ❚❚ Pause / faster / slower, or drag the slider. "
                + ("Right panel: velocities (dashed: 95% circle of N(0, M I)). " if kinetic else "")
                + (_field_note(sampler, model) if arrows else ""))
+    bias = known_bias(sampler, model)
+    if bias:
+        st.caption("⚠️ " + bias)
+    if sampler == "mala":
+        st.caption(f"MALA's proposal uses the score capped at length {auto['drift_cap']:.3g} = 5/s (MALTA, Roberts & "
+                   "Tweedie 1996): where the score grows faster than linearly (double-well, banana), plain MALA's "
+                   "proposals from the far tails overshoot and are all rejected, so those particles never move; the "
+                   "cap walks them in. Within ~5 std of a mode the cap is not reached, and the chain stays exact.")
     if (kinetic or present) and final is not None:
         _ui.show_chart(final, key="sample_final")
 with right:

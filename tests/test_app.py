@@ -323,6 +323,21 @@ def test_every_sampler_on_the_sample_page(sampler):
     assert table.loc["status"].iloc[0] == "ok"
 
 
+def test_sample_page_says_what_mala_and_cld_do_differently():
+    """MALA's capped drift (the remedy for super-linear scores) and CLD's known bias on
+    an analytic target are said on the page, where a lecturer sees them."""
+    at = app("sample", {"sampler": "mala", "particles": "250", "target": "double-well"})
+    ok(at)
+    captions = " ".join(c.value for c in at.caption)
+    assert "MALTA" in captions and "rejected" in captions
+    at = app("sample", {"sampler": "cld", "particles": "250", "target": "double-well", "steps": "50"})
+    ok(at)
+    captions = " ".join(c.value for c in at.caption)
+    assert "lattice surrogate" in captions and "12% wider" in captions
+    at = app("sample", {"sampler": "cld", "particles": "250", "steps": "50"})     # a mixture: nothing to say
+    assert "lattice surrogate" not in " ".join(c.value for c in at.caption)
+
+
 @pytest.mark.parametrize("sampler", ["langevin", "annealed", "cld"])
 def test_kde_score_source(sampler):
     at = app("sample", {"sampler": sampler, "particles": "250", "score": "kde", "kde_n": "200"})
