@@ -62,7 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--steps", type=_rule("--steps"), default=None,
                    help="steps (per level for annealed)")
     s.add_argument("--step-size", type=_rule("--step-size"), default=None,
-                   help="eps in the seed form x + eps s + sqrt(2 eps) z (time step h for kinetic samplers)")
+                   help="eps in the step form x + eps s + sqrt(2 eps) z (time step h for kinetic samplers)")
     s.add_argument("--seed", type=_rule("--seed"), default=0)
     s.add_argument("--init", default="gaussian", choices=["gaussian", "uniform", "prior"])
     s.add_argument("--frames", type=_rule("--frames"), default=200)

@@ -5,7 +5,7 @@ protocol in ``explorer.scores``): ``score(x, sigma)``, ``log_prob(x)`` and
 ``cld_score(x, v, t, cld)``.
 
 * Mixtures (``eight-gaussians``, ``mixture-1to4``, ``grid-25``, ``gmm``) are exact at
-  every noise level: the noised law is again a mixture (REFERENCE.md).
+  every noise level: the noised law is again a mixture.
 * Analytic non-mixtures (``ring``, ``two-rings``, ``double-well``, ``banana``) have an
   exact score at sigma = 0. At sigma > 0 they use a *lattice-quadrature surrogate*:
   p_sigma(y) = ∫ p(x) N(y - x; sigma^2) dx ≈ sum_j p(x_j) dA N(y - x_j; s^2 I), a
@@ -212,7 +212,7 @@ def _ring_terms(x, r, w):
 
 
 class Ring(Density):
-    """p(x) ∝ exp(-(|x| - r)^2 / (2 w^2)) (REFERENCE.md)."""
+    """p(x) ∝ exp(-(|x| - r)^2 / (2 w^2))."""
 
     name = "ring"
 

@@ -2,7 +2,7 @@
 side-by-side comparisons, final samples against the truth, and metric tables.
 
 Pure functions of arrays (no Streamlit): the app, the CLI and a notebook share them.
-Choices measured on the project's machines (DESIGN.md, "Facts about the stack"):
+Choices measured on the project's machines:
 
 * Animations use ``go.Scatter`` particle traces (not Scattergl), frames with
   ``redraw=False`` that carry only the traces that move (``traces=[...]``), fixed axis

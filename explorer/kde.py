@@ -1,4 +1,4 @@
-"""Parzen / kernel density estimates and their scores (seed 002, appendix 2.2).
+"""Parzen / kernel density estimates and their scores (Parzen 1962; Vincent 2011, Sec. 4).
 
     p_H(x) = (1/n) sum_i |H|^{-1/2} K(H^{-1/2} (x - x_i))
 

@@ -1,4 +1,4 @@
-"""Sample-quality measures for 2D (REFERENCE.md, "Sample-quality measures").
+"""Sample-quality measures for 2D.
 
 A metric means nothing alone: ``with_floor`` reports it beside the same metric
 between two independent exact sample sets of the same size (the noise floor).

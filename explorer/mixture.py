@@ -2,7 +2,7 @@
 
 One engine serves toy mixtures, the Gaussian KDE (n equal-weight components with a
 shared bandwidth matrix), every VE/VP noise level and the 4-D (x, v) mixtures of
-critically-damped Langevin (REFERENCE.md, "Exact scores").
+critically-damped Langevin.
 
     grad log p(x) = sum_k r_k(x) C_k^{-1} (mu_k - x),
     r = softmax_k(log pi_k + log N(x; mu_k, C_k))

@@ -8,7 +8,7 @@
 particles move together in torch, no Python loop over particles. Randomness comes
 only from ``generator`` (on x's device), so a seed repeats a run exactly.
 
-Step-size convention (REFERENCE.md), stated again in each docstring: the *seed form*
+Step-size convention, stated again in each docstring: the *step form*
 x <- x + eps s(x) + sqrt(2 eps) z. The NCSN paper's lr is a = 2 eps.
 
 A run that blows up (a NaN or inf, or a particle farther than ``escape`` from the
@@ -214,7 +214,7 @@ def annealed_langevin(model, x, *, sigmas=None, steps_per_level=None, step_size=
                       generator=None, record_every=1, escape=math.inf):
     """Annealed Langevin dynamics (Song & Ermon 2019, NCSN, Algorithm 1).
 
-    At level i (sigma_1 > ... > sigma_L) run T_i seed-form steps
+    At level i (sigma_1 > ... > sigma_L) run T_i step-form steps
     x <- x + eps_i s(x, sigma_i) + sqrt(2 eps_i) z with eps_i = eps sigma_i^2 / sigma_L^2,
     eps = ``step_size`` (the paper's alpha_i = 2 eps_i). Default eps = 0.1 sigma_L^2, so
     eps_i / sigma_i^2 = 0.1 at every level. ``steps_per_level``: T for every level (the

@@ -135,16 +135,16 @@ def simulate(model, sampler: str, particles: int = 1000, seed: int = 0, init: st
 
 
 def stable_step(sampler: str, model, opts: dict) -> dict:
-    """The stability bound on the step (REFERENCE.md) for a target whose stiffest mode
+    """The stability bound on the step for a target whose stiffest mode
     has std s = ``model.scale``, and a step to try instead (the default, which is well
     inside it): {'param', 'bound', 'suggested', 'advice'}. Exact for Gaussian modes;
     for curved targets (ring, banana) s is the narrowest width, so the bound is a guide.
 
-    * Langevin, seed form x + eps s(x) + sqrt(2 eps) z: on N(0, s^2) the step multiplies
+    * Langevin, step form x + eps s(x) + sqrt(2 eps) z: on N(0, s^2) the step multiplies
       x by 1 - eps/s^2, stable for eps < 2 s^2.
     * Annealed: level i uses eps_i = eps sigma_i^2 / sigma_L^2 on p_sigma_i (local
       variance s^2 + sigma_i^2), stable while eps_i < 2 (s^2 + sigma_i^2); the first level
-      binds: eps < 2 sigma_L^2 (1 + s^2 / sigma_1^2) (REFERENCE: a_1 < 4 (sigma_1^2 + s^2)).
+      binds: eps < 2 sigma_L^2 (1 + s^2 / sigma_1^2) (in NCSN's a = 2 eps: a_1 < 4 (sigma_1^2 + s^2)).
     * Underdamped BAOAB with curvature k = 1/s^2: h < 2 sqrt(M / k) = 2 s sqrt(M).
     * CLD samplers run a fixed time horizon: more steps make each step smaller."""
     s = float(model.scale)

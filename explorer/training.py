@@ -1,6 +1,6 @@
 """Score-matching objectives and a training loop the app can drive live (issue 3).
 
-Objectives (REFERENCE.md, "Score-matching objectives"; each returns the batch mean, or
+Objectives (each returns the batch mean, or
 per-sample values with ``reduction='none'``):
 
 =========  ==============================================  ==========================
@@ -66,9 +66,9 @@ def _randn(shape, generator, like):
 
 # ----- objectives ------------------------------------------------------------------------
 def esm_loss(score, x, target, reduction="mean"):
-    """Explicit score matching (seed 002, eq. 1.3; Hyvarinen 2005, eq. 2):
+    """Explicit score matching (Hyvarinen 2005, eq. 2):
     1/2 |s(x) - psi(x)|^2 with psi a known target score, here the Gaussian KDE (Parzen)
-    score of the data (seed 002, sec. 1.1 and appendix 2.2). ``target`` is an (N, 2)
+    score of the data (Hyvarinen 2005, Sec. 2). ``target`` is an (N, 2)
     tensor or a callable x -> (N, 2)."""
     psi = target(x) if callable(target) else target
     return _reduce(0.5 * ((score(x) - psi.to(x)) ** 2).sum(1), reduction)
@@ -82,7 +82,7 @@ def _divergence(s, x, create_graph):
 
 
 def ism_loss(score, x, reduction="mean", create_graph=True):
-    """Implicit score matching (Hyvarinen 2005, JMLR 6, Theorem 1, eq. 4; seed 002 eq. 1.5):
+    """Implicit score matching (Hyvarinen 2005, JMLR 6, Theorem 1, eq. 4):
     tr(grad_x s(x)) + 1/2 |s(x)|^2, equal to 1/2 E|s - grad log p|^2 up to a constant.
     The trace is exact: two autograd calls with ``create_graph=True`` (needed to train)."""
     x = x.detach().requires_grad_(True)
@@ -109,7 +109,7 @@ def ssm_loss(score, x, generator=None, n_projections=1, reduction="mean", create
 
 def dsm_loss(score, x, sigma, generator=None, reduction="mean"):
     """Denoising score matching (Vincent 2011, Neural Computation 23, eq. 7 with a Gaussian
-    kernel; seed 002 eq. 1.8): 1/2 |s(x + sigma z) + z / sigma|^2, z ~ N(0, I). Its
+    kernel; Vincent 2011, eq. 7): 1/2 |s(x + sigma z) + z / sigma|^2, z ~ N(0, I). Its
     minimiser is the score of the noised law p_sigma = p * N(0, sigma^2 I)."""
     z = _randn(x.shape, generator, x)
     return _reduce(0.5 * ((score(x + sigma * z) + z / sigma) ** 2).sum(1), reduction)

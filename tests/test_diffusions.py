@@ -40,7 +40,7 @@ def test_cld_closed_form_is_the_critical_case():
     assert CLD().critical and not CLD(mass=1.0, friction=0.5).critical
     b, g = 4.0 * 0.3, 1.0
     e = CLD().mean_matrix(0.3).numpy()
-    # REFERENCE.md: mean_x = e^{-2Bg}[(1 + 2Bg) x0 + 4Bg^2 v0], mean_v = e^{-2Bg}[-B x0 + (1 - 2Bg) v0]
+    # critical damping: mean_x = e^{-2Bg}[(1 + 2Bg) x0 + 4Bg^2 v0], mean_v = e^{-2Bg}[-B x0 + (1 - 2Bg) v0]
     assert np.allclose(e, np.exp(-2 * b * g) * np.array([[1 + 2 * b * g, 4 * b * g**2], [-b, 1 - 2 * b * g]]))
 
 

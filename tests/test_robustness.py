@@ -314,7 +314,7 @@ def _bound(sampler, d):
 @pytest.mark.parametrize("sampler", ["langevin", "annealed", "underdamped"])
 @pytest.mark.parametrize("target", ["eight-gaussians", "mixture-1to4", "ring"])
 def test_ten_times_the_stable_step_stops_cleanly_with_the_step_and_a_stable_suggestion(sampler, target):
-    """REFERENCE.md's bounds (ULA eps < 2 s^2; annealed a_1 < 4 (sigma_1^2 + s^2); BAOAB
+    """The stability bounds (ULA eps < 2 s^2; annealed a_1 < 4 (sigma_1^2 + s^2); BAOAB
     h < 2 s sqrt(M)); at 10x the run stops at once, says where, and the step it suggests
     runs the default length without diverging."""
     d = D.get(target)

@@ -25,7 +25,7 @@ def test_ula_has_the_biased_stationary_variance():
     x = torch.randn(n, 2, generator=g, dtype=torch.float64)
     tr = S.langevin(d, x, steps=300, step_size=eps, generator=g, record_every=300)
     var = np.diag(_cov(tr.samples))
-    expected = np.array([1.0, 0.25]) / (1 - eps / (2 * np.array([1.0, 0.25])))   # REFERENCE.md
+    expected = np.array([1.0, 0.25]) / (1 - eps / (2 * np.array([1.0, 0.25])))   # ULA on N(0, s^2)
     # the contraction per step is 1 - eps/s^2 >= 0.6: 300 steps forget the start entirely.
     # a variance of 40,000 draws has relative SE sqrt(2/n) = 0.7%; 3.5% is 5 SE, while
     # the unbiased 0.25 sits 20% below the biased 0.3125
@@ -76,7 +76,7 @@ def test_song_ermon_plain_langevin_misweights_and_annealing_fixes_it():
     # the uniform start splits at the diagonal: half the particles in each basin
     # (measured 0.50 / 0.50 / 0.51 over three seeds; SE of a share of 2000 is 0.011)
     assert heavy_plain == pytest.approx(0.5, abs=0.05)
-    # REFERENCE.md measured 0.73 to 0.79 with exact scores; here 0.78 / 0.78 / 0.79
+    # measured 0.73 to 0.79 with exact scores; here 0.78 / 0.78 / 0.79
     assert 0.72 < heavy_annealed < 0.84
 
 
@@ -88,7 +88,7 @@ def assert_matches_mixture(samples, density, floor):
     w_true = np.asarray(st["true_mode_weights"])
     # Pearson's chi-square of the mode counts against the true weights, K - 1 degrees
     # of freedom, rejected at p < 1e-4 (a false alarm once in 10,000 runs). The
-    # REFERENCE.md example 0.15/0.10 in place of 0.125 gives chi2 ~ 87 against 29.9.
+    # the example 0.15/0.10 in place of 0.125 gives chi2 ~ 87 against 29.9.
     chi2 = float(n * np.sum((np.asarray(st["mode_weights"]) - w_true) ** 2 / w_true))
     assert chi2 < scipy.stats.chi2.ppf(1 - 1e-4, len(w_true) - 1), (chi2, st["mode_weights"])
     # pooled within-mode spread (1 for exact draws): its SE is 1/sqrt(4n) ~ 1.1% at
@@ -181,7 +181,7 @@ def test_trajectory_frames_and_levels():
 def test_divergence_stops_and_reports_the_step(sampler):
     # (CLD's linear half-steps are exact: only a broken score blows it up, tested below)
     d = D.get("eight-gaussians")
-    # stability bounds: ULA eps < 2 s^2 (REFERENCE.md), BAOAB h < 2 sqrt(M/k) = 2 s
+    # stability bounds: ULA eps < 2 s^2, BAOAB h < 2 sqrt(M/k) = 2 s
     bound = {"langevin": 2 * d.scale**2, "mala": 2 * d.scale**2, "underdamped": 2 * d.scale}.get(sampler)
     opts = {"step_size": 10 * bound} if bound else {}
     if sampler == "annealed":
