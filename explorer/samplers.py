@@ -374,7 +374,8 @@ def cld_sscs(model, x, *, steps=500, cld: CLD | None = None, v=None, eps=1e-3, s
     (mean and covariance from the matrix exponential), an Euler step
     v += 2 Gamma beta h (s(x, v, t) + v/M) with the velocity score at the midpoint time
     (Strang splitting), another exact half-step; then a noise-free Euler step from eps
-    to 0. ``x`` must be a prior draw (``CLD.prior_sample``)."""
+    to 0. ``x`` must be a prior draw (``CLD.prior_sample``). CLD-SGM's code evaluates the
+    score at the step's start time instead of its midpoint; both are consistent splittings."""
     return _cld_reverse("cld", model, x, v, cld, steps, eps, striding, False, generator, record_every, escape)
 
 
@@ -382,7 +383,8 @@ def cld_ode(model, x, *, steps=500, cld: CLD | None = None, v=None, eps=1e-3, st
             generator=None, record_every=1, escape=math.inf):
     """CLD probability-flow ODE (Dockhorn et al. 2022, eq. 7; Song et al. 2021, eq. 13),
     integrated by the same splitting as ``cld_sscs`` with Gamma beta s in place of
-    2 Gamma beta s and no noise: deterministic given the prior draw."""
+    2 Gamma beta s and no noise: deterministic given the prior draw. Its last step from
+    eps to 0 follows the probability-flow drift (CLD-SGM's code uses the SDE's there)."""
     return _cld_reverse("cld-ode", model, x, v, cld, steps, eps, striding, True, generator, record_every, escape)
 
 

@@ -142,3 +142,31 @@ def test_objectives_lesson_quotes_the_kde_error_esm_inherits():
     kde = training_kde(d, 0)
     err = float(((kde.score(x) - d.score(x)) ** 2).sum(1).mean() / (d.score(x) ** 2).sum(1).mean())
     assert err == pytest.approx(0.67, abs=0.05)
+
+
+def _kde_radial(bw):
+    """The lesson's KDE (500 draws of two-rings, the app's construction) at bandwidth
+    ``bw``: its angle-averaged radial profile and its values around the inner ring."""
+    sc = P.scene("kde-bandwidth")
+    d = E.target_density(sc)
+    kde = E.score_model(d, "kde", {**sc, **({"bw": "number", "bw_h": bw} if bw != "scott" else {})})
+    th = torch.linspace(0, 2 * math.pi, 721, dtype=torch.float64)[:-1]
+
+    def ring(r):
+        return kde.log_prob(torch.stack([r * torch.cos(th), r * torch.sin(th)], 1)).exp()
+    rs = torch.linspace(0, 3.5, 351, dtype=torch.float64)
+    radial = torch.stack([ring(float(r)).mean() for r in rs])
+    peaks = rs[((radial[1:-1] > radial[:-2]) & (radial[1:-1] > radial[2:])).nonzero()[:, 0] + 1]
+    inner = ring(1.0)
+    bumps = int(((inner > inner.roll(1)) & (inner > inner.roll(-1))).sum())
+    return float(radial[0] / radial.max()), peaks.numpy(), bumps
+
+
+def test_kde_bandwidth_scott_fills_the_hole_and_a_number_brings_the_rings_back():
+    text = P.get("kde-bandwidth")["watch"]
+    centre, _, _ = _kde_radial("scott")
+    assert f"{100 * centre:.0f}% of its peak" in text             # measured 0.625
+    _, peaks, _ = _kde_radial(0.1)
+    assert len(peaks) == 2 and abs(peaks[0] - 1.0) < 0.05 and abs(peaks[1] - 2.5) < 0.05
+    _, _, bumps = _kde_radial(0.02)
+    assert bumps > 24                                              # "dozens": measured 47
