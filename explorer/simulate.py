@@ -121,7 +121,7 @@ def simulate(model, sampler: str, particles: int = 1000, seed: int = 0, init: st
     if v0 is not None and sampler in ("underdamped", "cld", "cld-ode"):
         opts["v"] = v0
     # annealed Langevin also records the end of every level: those frames count too
-    forced = len(opts["sigmas"]) + 1 if sampler == "annealed" else 1
+    forced = len(opts["sigmas"]) if sampler == "annealed" else 0
     opts.setdefault("record_every", max(1, math.ceil(total / max(frames - forced, 1))))
     half = 0.5 * max(box[1] - box[0], box[3] - box[2])
     opts.setdefault("escape", 50 * (half + max(abs(b) for b in box)))
