@@ -291,7 +291,8 @@ def test_lesson_sets_up_the_scene_and_the_link_brings_it_back(app_url, chromium)
     page.settle()
     page.pg.wait_for_url("**/compare**", timeout=30_000)
     url = page.pg.url
-    assert "c_eps=0.15" in url and "cmp=mala" in url, url
+    from explorer import presets as P
+    assert f"c_eps={P.url_value(P.scene('langevin-vs-mala')['c_eps'])}" in url and "cmp=mala" in url, url
     page.shot("compare_from_lesson")
     _no_errors(page)
     page.pg.close()
