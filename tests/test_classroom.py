@@ -17,6 +17,7 @@ import urllib.request
 
 import pytest
 
+from explorer.samplers import LEVELS
 from test_browser import CHROMIUM, LAUNCH_ARGS, ROOT, serve, stop, sync_playwright  # (skips as it does)
 
 TRAIN_STEPS = 500          # one of the Train page's choices; ~1 min with 8 sessions and 9 tabs on 2 cores
@@ -25,7 +26,7 @@ SAMPLE = [("mixture-1to4", "annealed", 1), ("ring", "langevin", 2), ("eight-gaus
           ("two-rings", "cld", 4)]
 SETTINGS = {   # what pages/sample.py sends for each sampler at its defaults (json of its widgets)
     "langevin": {"eps": 0.0, "steps": 0},
-    "annealed": {"a_eps": 0.0, "levels": 10, "per_level": 0, "sig_max": 0.0, "sig_min": 0.0},
+    "annealed": {"a_eps": 0.0, "levels": LEVELS, "per_level": 0, "sig_max": 0.0, "sig_min": 0.0},
     "underdamped": {"h": 0.0, "steps": 0, "mass": 1.0, "friction": 0.0},
     "cld": {"steps": 0, "cld_mass": 0.25, "cld_friction": 0.0},
 }
