@@ -52,13 +52,6 @@ def test_relative_fisher():
     assert M.relative_fisher(lambda y: 1.1 * d.score(y), d.score, x) == pytest.approx(0.01)
 
 
-def test_with_floor_reports_a_fresh_exact_set():
-    d = D.get("ring")
-    ref = d.sample(500, torch.Generator().manual_seed(0)).numpy()
-    value, floor = M.with_floor(M.energy_distance, ref * 1.2, ref, d.sample)
-    assert value > 10 * abs(floor)
-
-
 # ----- what a student reads: the spread and the verdict ------------------------------
 def _widened(d, factor, n=20000, seed=0):
     x = d.sample(n, torch.Generator().manual_seed(seed))
