@@ -19,7 +19,7 @@ Cleaning, always reported in ``XY.notes`` (the app and the CLI show every note):
 
 Anything else -- an empty or binary file, fewer than 2 good rows, no spread, values
 beyond ``MAX_ABS``, too many rows or bytes -- raises ``DataError`` saying what is
-accepted. Pandas parses (C engine: about 1 s for a million rows on one core).
+accepted. Pandas parses (its C engine, with a row-by-row fallback for ragged files).
 """
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """Toy targets: a normalised log-density, an exact score, an exact sampler and a box.
 
-Every density answers the same three questions a sampler asks (the ``ScoreModel``
-protocol in ``explorer.scores``): ``score(x, sigma)``, ``log_prob(x)`` and
+Every density answers the same three questions a sampler asks (the score-model
+protocol of ``explorer.samplers``): ``score(x, sigma)``, ``log_prob(x)`` and
 ``cld_score(x, v, t, cld)``.
 
 * Mixtures (``eight-gaussians``, ``mixture-1to4``, ``grid-25``, ``gmm``) are exact at
@@ -13,15 +13,18 @@ protocol in ``explorer.scores``): ``score(x, sigma)``, ``log_prob(x)`` and
   (coarser lattices for large sigma: ``_lattice_mixture``). The lattice sum aliases
   like exp(-2 pi^2 w^2 / h0^2), where w = (w_p^-2 + sigma^-2)^(-1/2) is the width of the
   integrand p(x) N(y - x; sigma^2) and w_p the target's local width; for sigma >= h0 and
-  w_p >= scale, w >= 0.9 h0 and the log-density is within ~1e-5 of the convolution
-  (tests/test_scores.py), but banana's arms are narrower than its scale and reach 3e-4
-  at sigma = h0. So for sigma >= h0 the surrogate is the noised law to that accuracy
+  w_p >= scale, w >= 0.9 h0, and tests/test_scores.py holds the log-density within 1e-5
+  of a brute-force convolution (banana, whose arms are narrower than its scale: 5e-4 at
+  sigma = h0). So for sigma >= h0 the surrogate is the noised law to that accuracy
   where p_sigma is not negligible (in far tails, under ~1e-12 of
   the peak, cells are dropped and the field keeps its direction, not its length). Below h0 the exact sigma = 0
   score stands in (its error is O(sigma^2) and largest just below h0, where it equals
   the lattice's own smoothing bias). That bias, the relative Fisher divergence between
   the lattice at h0 and the exact score, is ``surrogate_error`` (reported by
-  ``python -m explorer densities``). CLD scores use the h0 lattice as the data law.
+  ``python -m explorer densities``); for a Gaussian profile of std s it is
+  (r^2 / (1 + r^2))^2 with r = h0 / s = 1/2, i.e. 0.04 (docs/math.md). CLD scores use the
+  h0 lattice as the data law, p * N(0, h0^2 I): sqrt(1 + r^2) - 1 = 12% wider where p is
+  narrowest.
 * Sample-only data (``moons``, ``circles``, ``swiss-roll`` from scikit-learn's
   generators, and any x,y array) have no density; use a KDE (``explorer.kde``).
 """

@@ -1,5 +1,6 @@
 """Forward processes (VE, VP, CLD): marginal kernels, priors and the exact mixture
-scores they induce (anchor: score_sde_pytorch's ``sde_lib.py``).
+scores they induce (the SDEs of Song et al. 2021 and Dockhorn et al. 2022; derivations
+in docs/math.md).
 
 Conventions: time runs 0 (data) .. 1 (prior). Scores of p_t are taken with respect to
 the noisy state. Variances are computed in float64.

@@ -1,9 +1,11 @@
 """Sample-quality measures for 2D.
 
-A metric means nothing alone: ``energy_null`` gives the same metric for fresh exact
+A metric means nothing alone: ``energy_null`` gives the same metric for 99 fresh exact
 sample sets of the same size, and ``noise_floor`` the level 99% of them stay below.
-Energy distance alone cannot see a 0.71x within-mode spread or 0.15/0.10 mode
-weights at n = 2000: judge mixtures by ``mode_stats`` as well.
+The energy distance is dominated by the distances between modes, so a within-mode
+widening or a few hundredths of weight moved between modes can stay under its floor at
+the particle counts the app uses: judge mixtures by ``mode_stats`` as well. Definitions
+and why they hold: docs/math.md#metrics.
 """
 from __future__ import annotations
 

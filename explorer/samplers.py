@@ -1,4 +1,4 @@
-"""Samplers with one signature (anchor: k-diffusion's ``sampling.py``):
+"""Samplers with one signature (the shape of k-diffusion's samplers):
 
     sampler(model, x, *, generator=None, record_every=1, escape=inf, **options) -> Trajectory
 
@@ -9,7 +9,8 @@ particles move together in torch, no Python loop over particles. Randomness come
 only from ``generator`` (on x's device), so a seed repeats a run exactly.
 
 Step-size convention, stated again in each docstring: the *step form*
-x <- x + eps s(x) + sqrt(2 eps) z. The NCSN paper's lr is a = 2 eps.
+x <- x + eps s(x) + sqrt(2 eps) z. The NCSN paper's lr is a = 2 eps. Every sampler's
+form, defaults and stability bound: docs/math.md.
 
 A run that blows up (a NaN or inf, or a particle farther than ``escape`` from the
 origin) stops at once and returns the frames it had, with ``diverged_at`` set to the
@@ -113,9 +114,10 @@ def _noise(x, generator):
 
 def langevin(model, x, *, steps=1000, step_size=0.01, sigma=0.0, generator=None, record_every=1,
              escape=math.inf):
-    """Unadjusted Langevin algorithm (seeds 001 and 002, eq. 2; Roberts & Tweedie 1996).
+    """Unadjusted Langevin algorithm (Roberts & Tweedie 1996; Song & Ermon 2019, eq. 2,
+    whose step is 2 eps).
 
-    Seed form: x <- x + eps s(x) + sqrt(2 eps) z, eps = ``step_size``, using the score at
+    Step form: x <- x + eps s(x) + sqrt(2 eps) z, eps = ``step_size``, using the score at
     noise level ``sigma`` (0: the target itself). Biased: on N(0, s^2) the stationary
     variance is s^2 / (1 - eps / (2 s^2)); stable for eps < 2 s^2."""
     rec = _Recorder("langevin", record_every, escape)
@@ -135,7 +137,7 @@ def mala(model, x, *, steps=1000, step_size=0.01, drift_cap=math.inf, generator=
     truncated drift of MALTA (Roberts & Tweedie 1996, Sec. 1.4.3) when ``drift_cap`` is
     finite.
 
-    Seed form proposal y ~ N(x + eps d(x), 2 eps I), eps = ``step_size``, accepted with
+    Step-form proposal y ~ N(x + eps d(x), 2 eps I), eps = ``step_size``, accepted with
     probability min(1, p(y) q(x|y) / (p(x) q(y|x))), q(y|x) = N(y; x + eps d(x), 2 eps I),
     where d(x) = s(x) min(1, D / |s(x)|) and D = ``drift_cap``. Exact stationary law p
     for any eps and D; needs ``model.log_prob``. Why the cap: where the score grows
