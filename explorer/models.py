@@ -2,16 +2,14 @@
 
 Three small MLPs (``width`` 16..512 units, ``depth`` 1..6 hidden layers, SiLU by default).
 Each sees its position through 16 random Fourier features (Tancik et al. 2020) of
-x / sigma_data besides x itself: a bare MLP sits for a while on a blurred field (relative
-Fisher divergence ~0.45 at every sigma < 0.35) before it learns the sharp within-mode
-slopes of eight-gaussians. Measured with the default training (EDM, 128 x 3, lr 5e-3,
-4000 steps, seeds 0-2): the target (<= 0.05 at every sigma >= 0.05) is first met at step
-1000-1500 with the features and 2000-3250 without; the worst level ends at 0.014-0.019
-against 0.033-0.043. ``fourier=0`` gives the bare MLP.
+x / sigma_data besides x itself: a bare MLP sits for a while on a blurred field before it
+learns the sharp within-mode slopes of a multimodal target, and the features shorten that
+plateau (``python -m explorer.train_bench --compare`` measures both; the figures are in
+docs/performance.md). ``fourier=0`` gives the bare MLP.
 
 * ``ScoreNet``: a plain field s(x) (ESM, ISM, SSM, or DSM at one noise level).
 * ``NoiseConditionalScoreNet``: s(x, sigma) for every noise level (NCSN, Song & Ermon
-  2019). Two preconditionings, measured against each other (``train_bench``):
+  2019). Two preconditionings, measured against each other (``train_bench --compare``):
 
   - ``'ncsnv2'`` (Song & Ermon 2020, "Improved techniques", technique 3):
     s = F(x, c(sigma)) / sigma, with c(sigma) = log(sigma) / 4;
@@ -20,18 +18,13 @@ against 0.033-0.043. ``fourier=0`` gives the bare MLP.
     c_skip = sd^2 / (sigma^2 + sd^2) and sd the data's standard deviation; the score is
     Tweedie's (D - x) / sigma^2 = -x / (sigma^2 + sd^2) + sd F / (sigma sqrt(sigma^2 + sd^2)).
 
-  EDM is the default: with the same training (eight-gaussians, 4000 steps, seeds 0-2) its
-  worst relative Fisher divergence over sigma >= 0.05 was 0.014-0.019 against NCSNv2's
-  0.021-0.022, 0.025-0.036 against 0.056-0.060 at the smallest sigma (0.035), and it met
-  the 0.05 target after 1000-1500 steps against 1500-1750
-  (``python -m explorer.train_bench --compare``).
+  EDM is the default: with the same training budget it ends with a smaller worst relative
+  Fisher divergence over the trained levels, and meets the training target sooner.
 * ``CLDScoreNet``: the CLD velocity score grad_v log p_t(x, v) = -l_t F(x, v, t)
   (Dockhorn et al. 2022, "reweightedv2"), l_t = 1 / L22 with L the Cholesky factor of the
   CLD perturbation-kernel covariance ``CLD().kernel(t)``, computed in float64. F is a
-  "mixed score": the exact answer for Gaussian data plus the MLP (the paper's Sec. 3.2).
-  On eight-gaussians (3000 steps, lr 3e-3) it cut the relative Fisher divergence of the
-  velocity score at t = 0.001 / 0.01 from 0.55 / 0.12 to 0.011 / 0.004, and the CLD
-  sampler's within-mode spread from 1.20 to 1.13 (exact score: 1.00).
+  "mixed score": the exact answer for Gaussian data plus the MLP (the paper's Sec. 3.2),
+  which makes the velocity score at small t much more accurate than the MLP alone.
 
 ``LearnedScore`` wraps a trained net in the score-model protocol the samplers use
 (``score``, ``log_prob``, ``cld_score``, ``scale``, ``sigma_max``, ``box``), so
