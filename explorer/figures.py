@@ -544,3 +544,47 @@ def _fmt(v) -> str:
 def payload_bytes(fig: go.Figure) -> int:
     """Size of the JSON the browser receives for ``fig``."""
     return len(fig.to_json().encode())
+
+
+# ----- the Train page ---------------------------------------------------------------
+FISHER_TARGET = 0.05      # the Fisher chart's dotted line: the training target (explorer.train_bench)
+
+
+def _train_layout(fig, *, title, **kw) -> go.Figure:
+    fig.update_layout(title=title, height=330, font_size=FONT, **kw)
+    return fig
+
+
+def loss_figure(curve) -> go.Figure:
+    """The loss chart: batch losses (grey) and their moving average, from
+    ``diagnostics.loss_curve`` (an empty chart for None)."""
+    fig = go.Figure()
+    if curve is not None:
+        fig.add_scatter(x=curve.step, y=curve.loss, mode="lines", name="batch loss",
+                        line=dict(color="#bbbbbb", width=1))
+        fig.add_scatter(x=curve.smooth_step, y=curve.smooth, mode="lines", name="smoothed",
+                        line=dict(color=PARTICLE, width=3))
+    return _train_layout(fig, title="loss", xaxis_title="step", margin=dict(l=60, r=20, t=50, b=50),
+                         legend=dict(orientation="h", y=1.15, x=0.4))
+
+
+def fisher_figure(fisher, *, target=FISHER_TARGET) -> go.Figure | None:
+    """The relative Fisher divergence against the step, log scale, from
+    ``diagnostics.fisher_curves`` (None for None), with a dotted line at ``target``."""
+    if fisher is None:
+        return None
+    fig = go.Figure()
+    for c in fisher.curves:
+        fig.add_scatter(x=c["x"], y=c["y"], mode="lines", name=c["name"],
+                        **({"line": dict(dash="dash", color="#888888")} if c["dashed"] else {}))
+    fig.add_hline(y=target, line_dash="dot", annotation_text=f"{target:g}")
+    return _train_layout(fig, title=fisher.title, xaxis_title="step", yaxis_type="log",
+                         margin=dict(l=60, r=20, t=50, b=50), legend=dict(font_size=12))
+
+
+def error_map_figure(error) -> go.Figure:
+    """|s − s*| on the field panels' lattice (``diagnostics.ErrorMap``), equal axes."""
+    fig = go.Figure(go.Heatmap(x=error.x, y=error.y, z=error.z.astype(np.float32), colorscale="Cividis",
+                               colorbar=dict(title="|s − s*|")))
+    return _train_layout(fig, title="pointwise error |s − s*|, s* = the left panel's field",
+                         margin=dict(l=60, r=20, t=50, b=40), yaxis_scaleanchor="x")

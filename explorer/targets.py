@@ -1,4 +1,4 @@
-"""The field each score-matching objective actually targets (issue 12, review M7).
+"""The field each score-matching objective actually targets.
 
 Not every objective learns the data's score grad log p. The minimiser of each loss in
 ``explorer.training`` is:
@@ -15,8 +15,10 @@ hsm        grad_v log p_t(x, v) of the CLD diffusion     Dockhorn et al. 2022, e
 =========  ===========================================  =====================================
 
 ``objective_target`` returns that field for one objective and its settings: the one a
-trained network should be compared with. Data known only through samples have no exact
-score; there the reference is the KDE's field at the same sigma or t, and the label says so.
+trained network should be compared with; its ``learns`` phrase is the objective's entry
+in ``explorer.training.OBJECTIVE_REGISTRY``. Data known only through samples have no
+exact score; there the reference is the KDE's field at the same sigma or t, and the
+label says so.
 """
 from __future__ import annotations
 
@@ -27,16 +29,6 @@ import torch
 from .densities import Density
 from .diffusions import CLD
 from .kde import KDE, fit_kde
-
-# What each objective's minimiser is, in one phrase (the Train page's caption).
-LEARNS = {
-    "esm": "the KDE's score ∇log p_KDE (only as good as the KDE)",
-    "ism": "∇log p itself (noise-free)",
-    "ssm": "∇log p itself (noise-free; a random projection replaces ISM's trace)",
-    "dsm": "∇log p_σ, the score of the data noised at its one σ",
-    "ncsn": "∇log p_σ at every trained σ",
-    "hsm": "the CLD velocity score ∇ᵥ log pₜ(x, v), not ∇log p",
-}
 
 
 def has_exact_score(density: Density) -> bool:
@@ -101,8 +93,8 @@ def objective_target(objective: str, density: Density, *, sigma: float | None = 
     velocity score grad_v log p_t(x, v) at time t for ``cld`` (default ``CLD()``).
     Where the density has no exact score (data sets) every objective is compared with
     the KDE's field at the same sigma or t, and the label says so."""
-    if objective not in LEARNS:
-        raise ValueError(f"unknown objective {objective!r}; choose one of: {', '.join(LEARNS)}")
+    from .training import default_sigma, get_objective  # training imports this module
+    learns = get_objective(objective).learns                  # a ValueError for an unknown one
     exact = has_exact_score(density)
     if objective == "esm" or not exact:
         kde = kde if kde is not None else training_kde(density, seed)
@@ -119,16 +111,16 @@ def objective_target(objective: str, density: Density, *, sigma: float | None = 
             raise ValueError(f"the CLD time t must be in (0, 1], not {t!r}")
         label = f"{whose} ∇ᵥ log pₜ(x, v), t = {t:.3g}{why_t}"
         return ObjectiveTarget(objective, ref, source, None, t, cld, label,
-                               LEARNS[objective], f"{the} ∇ᵥ log pₜ at the t shown{why}")
+                               learns, f"{the} ∇ᵥ log pₜ at the t shown{why}")
     if objective in ("esm", "ism", "ssm"):
         if sigma not in (None, 0, 0.0):
             raise ValueError(f"{objective} learns a noise-free field (sigma = 0), not sigma = {sigma!r}")
         sigma = 0.0
         label = "the KDE's score ∇log p_KDE (esm's training target)" if objective == "esm" else f"{whose} ∇log p"
         compared = "the KDE's field" if objective == "esm" else f"{the} ∇log p{why}"
-        return ObjectiveTarget(objective, ref, source, sigma, None, None, label + why_t, LEARNS[objective], compared)
+        return ObjectiveTarget(objective, ref, source, sigma, None, None, label + why_t, learns, compared)
     if objective == "dsm":
-        sigma = 0.5 * density.scale if sigma is None else float(sigma)
+        sigma = default_sigma(density) if sigma is None else float(sigma)
         compared = f"{the} ∇log p_σ at its σ{why}"
     else:
         if sigma is None:
@@ -138,4 +130,4 @@ def objective_target(objective: str, density: Density, *, sigma: float | None = 
     if not sigma > 0:
         raise ValueError(f"{objective} needs a noise level sigma > 0, not {sigma!r}")
     return ObjectiveTarget(objective, ref, source, sigma, None, None, f"{whose} ∇log p_σ, σ = {sigma:.3g}{why_t}",
-                           LEARNS[objective], compared)
+                           learns, compared)

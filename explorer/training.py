@@ -1,4 +1,4 @@
-"""Score-matching objectives and a training loop the app can drive live (issue 3).
+"""Score-matching objectives, one registry entry each, and a training loop the app can drive live.
 
 Objectives (each returns the batch mean, or
 per-sample values with ``reduction='none'``):
@@ -24,8 +24,12 @@ of the noised law p_sigma, hsm the CLD velocity score (``explorer.targets``). ``
 gives the field a trained network should match, and the progress reports measure the
 relative Fisher divergence against it.
 
-Field diagnostics for the app: ``make_grid``, ``learned_field``, ``field_error`` and
-``field_curl`` (a learned network is not a gradient field: its curl is not zero).
+``OBJECTIVE_REGISTRY`` holds one ``Objective`` per objective: its name and label, its
+network, what it learns, matches and gives, and the noise levels (or CLD times) at which
+the Train page shows its field. ``OBJECTIVES`` and ``NET_KIND`` are read off it.
+
+Field diagnostics: ``learned_field`` and ``field_error``; what the Train page draws from
+them is in ``explorer.diagnostics``.
 """
 from __future__ import annotations
 
@@ -33,21 +37,149 @@ import copy
 import hashlib
 import math
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 import torch
 
 from . import densities as D
 from .diffusions import CLD
+from .fields import lattice
 from .kde import KDE
-from .models import (CLDScoreNet, LearnedScore, NoiseConditionalScoreNet, ScoreNet, cld_config, cld_kernel)
+from .models import CLDScoreNet, LearnedScore, NoiseConditionalScoreNet, ScoreNet, cld_config, cld_kernel
 from .samplers import LEVELS, geometric_sigmas
 from .targets import ObjectiveTarget, has_exact_score, objective_target, training_kde
 
-OBJECTIVES = ("ncsn", "dsm", "esm", "ism", "ssm", "hsm")
-NET_KIND = {"ncsn": "conditional", "hsm": "cld", "dsm": "plain", "esm": "plain", "ism": "plain", "ssm": "plain"}
 LR_SCHEDULES = ("constant", "cosine")
 DEFAULT_OBJECTIVE = "ncsn"
+CLD_SHOWN_TIMES = (0.01, 0.05, 0.1, 0.3, 0.6)      # the CLD times t the Train page offers for hsm
+
+
+# ----- the objectives' registry ------------------------------------------------------------
+def default_sigmas(density, levels=LEVELS) -> list[float]:
+    """ncsn's default noise levels: ``levels`` geometric levels from ``density.sigma_max``
+    down to 0.1 ``density.scale``, the annealed sampler's defaults."""
+    return [float(s) for s in geometric_sigmas(density.sigma_max, 0.1 * density.scale, levels)]
+
+
+def default_sigma(density) -> float:
+    """dsm's default noise level: 0.5 ``density.scale``."""
+    return 0.5 * density.scale
+
+
+def _trained_levels(density, trainer=None) -> list[float]:
+    return [float(s) for s in trainer.sigmas] if trainer is not None else default_sigmas(density)
+
+
+def _trained_sigma(density, trainer=None) -> list[float]:
+    return [float(trainer.sigma) if trainer is not None else default_sigma(density)]
+
+
+def _cld_times(density, trainer=None) -> list[float]:
+    return list(CLD_SHOWN_TIMES)
+
+
+def _noise_free(density, trainer=None) -> list[float]:
+    return [0.0]
+
+
+@dataclass(frozen=True)
+class Objective:
+    """One score-matching objective's facts.
+
+    ``label``: how the Train page names it; ``net_kind``: the network it trains
+    ('conditional', 'cld' or 'plain', ``explorer.models.KINDS``); ``learns``: its
+    minimiser in one phrase (``explorer.targets``); ``matches`` and ``gives``: what its
+    loss matches and what a trained network then gives (the objectives lesson's table);
+    ``field``: the field it is measured against, as the Fisher chart's title names it;
+    ``level``: what its field is shown at ('sigma', 't' for a CLD time, None: noise-free);
+    ``shown(density, trainer=None)``: the values of that level the Train page offers, the
+    trainer's own once it exists (else the defaults it will use); ``shown_default``: the
+    index of the one shown first."""
+    name: str
+    label: str
+    net_kind: str
+    learns: str
+    matches: str
+    gives: str
+    field: str
+    level: str | None
+    shown: Callable
+    shown_default: int = -1
+
+    @property
+    def symbol(self) -> str:
+        """The level's symbol: t for a CLD time, else σ."""
+        return "t" if self.level == "t" else "σ"
+
+    @property
+    def level_name(self) -> str:
+        return "CLD time t" if self.level == "t" else "noise level σ"
+
+    def target_kwargs(self, value: float) -> dict:
+        """``objective_target``'s keyword for the field shown at ``value`` (σ or t)."""
+        if self.level == "t":
+            return {"t": value}
+        return {"sigma": value if self.level == "sigma" else None}
+
+
+OBJECTIVE_REGISTRY: dict[str, Objective] = {o.name: o for o in (
+    Objective("ncsn", "ncsn: multi-σ denoising (NCSN) — for annealed Langevin", "conditional",
+              "∇log p_σ at every trained σ",
+              f"the noise at all {LEVELS} σ at once, λ(σ) = σ²",
+              "s(x, σ) at every level: what annealed Langevin needs",
+              "∇log p_σ", "sigma", _trained_levels),
+    Objective("dsm", "dsm: denoising at one σ (Vincent)", "plain",
+              "∇log p_σ, the score of the data noised at its one σ",
+              "the noise added at one σ (Vincent)",
+              "∇log p_σ at that σ only (not ∇log p)",
+              "∇log p_σ", "sigma", _trained_sigma),
+    Objective("esm", "esm: explicit, against the KDE score", "plain",
+              "the KDE's score ∇log p_KDE (only as good as the KDE)",
+              "the Gaussian KDE's score (a target field)",
+              "the KDE's score, not ∇log p (0.67 from it on eight-gaussians)",
+              "score", None, _noise_free),
+    Objective("ism", "ism: implicit (Hyvärinen)", "plain",
+              "∇log p itself (noise-free)",
+              "tr ∇s + ½|s|² (Hyvärinen): no target needed",
+              "∇log p; two backward passes for the trace",
+              "∇log p", None, _noise_free),
+    Objective("ssm", "ssm: sliced (Song et al.)", "plain",
+              "∇log p itself (noise-free; a random projection replaces ISM's trace)",
+              "vᵀ∇(vᵀs) + ½|s|², random v (sliced)",
+              "∇log p; one projection replaces the trace",
+              "∇log p", None, _noise_free),
+    Objective("hsm", "hsm: CLD velocity score — for the CLD samplers", "cld",
+              "the CLD velocity score ∇ᵥ log pₜ(x, v), not ∇log p",
+              "the velocity noise of the CLD diffusion",
+              "∇ᵥ log pₜ(x, v): what the CLD samplers need",
+              "∇ᵥ log pₜ", "t", _cld_times, shown_default=1),
+)}
+OBJECTIVES = tuple(OBJECTIVE_REGISTRY)
+NET_KIND = {name: o.net_kind for name, o in OBJECTIVE_REGISTRY.items()}
+LESSON_ORDER = ("esm", "ism", "ssm", "dsm", "ncsn", "hsm")     # the objectives lesson: KDE first, CLD last
+
+
+def get_objective(name: str) -> Objective:
+    try:
+        return OBJECTIVE_REGISTRY[name]
+    except KeyError:
+        raise ValueError(f"unknown objective {name!r}; choose one of: {', '.join(OBJECTIVES)}") from None
+
+
+def objectives_table(steps_per_second: dict | None = None) -> list[dict]:
+    """The objectives lesson's table: per objective (esm first, hsm last) what its loss
+    matches and what the trained network gives. ``steps_per_second``: measured speeds
+    (``explorer.train_bench.steps_per_second``) to add as a 'steps/s' column."""
+    rows = []
+    for name in LESSON_ORDER:
+        o = OBJECTIVE_REGISTRY[name]
+        row = {"objective": name, "matches": o.matches}
+        if steps_per_second is not None:
+            row["steps/s"] = steps_per_second[name]
+        rows.append({**row, "gives": o.gives})
+    return rows
 
 
 def _reduce(per_sample, reduction):
@@ -181,16 +313,6 @@ def density_identity(density, fixed_data=None) -> dict:
     return out
 
 
-def make_grid(box, n=25, device="cpu", dtype=torch.float32):
-    """An n x n grid over box (xmin, xmax, ymin, ymax): (points (n*n, 2), xs, ys), points in
-    row-major order of (y, x) so ``values.reshape(n, n)`` is an image with rows along y."""
-    x0, x1, y0, y1 = box
-    xs = torch.linspace(x0, x1, n, dtype=dtype, device=device)
-    ys = torch.linspace(y0, y1, n, dtype=dtype, device=device)
-    yy, xx = torch.meshgrid(ys, xs, indexing="ij")
-    return torch.stack([xx.reshape(-1), yy.reshape(-1)], 1), xs, ys
-
-
 # ----- field diagnostics ----------------------------------------------------------------------
 def learned_field(model, points, sigma=None, t=0.5, v=None) -> np.ndarray:
     """The learned field at ``points`` (N, 2) as a float64 array: s(x, sigma) for VE nets
@@ -221,24 +343,6 @@ def field_error(model, reference, points, sigma=None, t=0.5) -> dict:
     rel = err / (torch.linalg.norm(exact, dim=1) + 1e-12)
     return {"learned": learned.numpy(), "exact": exact.numpy(), "error": err.numpy(), "relative": rel.numpy(),
             "sigma": None if model.net_kind == "cld" else sigma}
-
-
-def curl(fn, points) -> torch.Tensor:
-    """d s_y / dx - d s_x / dy of a field fn: (N, 2) -> (N, 2), by autograd (0 for a
-    gradient field; a learned network is not one)."""
-    x = torch.as_tensor(points).detach().clone().requires_grad_(True)
-    with torch.enable_grad():
-        s = fn(x)
-        gx = torch.autograd.grad(s[:, 0].sum(), x, retain_graph=True)[0]
-        gy = torch.autograd.grad(s[:, 1].sum(), x)[0]
-    return (gy[:, 0] - gx[:, 1]).detach()
-
-
-def field_curl(model, points, sigma=None, t=0.5) -> np.ndarray:
-    """The curl of the learned field at ``points`` (float64 array); for CLD nets the curl
-    in x of grad_v log p_t(x, v = 0)."""
-    pts = torch.as_tensor(points, dtype=torch.float32)
-    return curl(lambda a: model.field(a, sigma=sigma, t=t), pts).double().numpy()
 
 
 # ----- the trainer --------------------------------------------------------------------------
@@ -285,8 +389,7 @@ class Trainer:
                  sigma=None, cld=None, n_data=2000, n_eval=2000, lr_floor=0.05):
         from .devices import resolve
         from .models import check_architecture
-        if objective not in OBJECTIVES:
-            raise ValueError(f"unknown objective {objective!r}; choose one of: {', '.join(OBJECTIVES)}")
+        kind = get_objective(objective).net_kind        # a ValueError for an unknown one
         if lr_schedule not in LR_SCHEDULES:
             raise ValueError(f"unknown lr schedule {lr_schedule!r}; choose one of: {', '.join(LR_SCHEDULES)}")
         for name, value, lo in (("batch", batch, 1), ("steps", steps, 1), ("n_data", n_data, 2),
@@ -324,15 +427,13 @@ class Trainer:
         self._kde = None
         self._target_values = {}        # the reference at the fixed evaluation points, per level
 
-        kind = NET_KIND[objective]
         self.sigmas, self.sigma, self.cld = None, 0.0, None
         if kind == "conditional":
-            self.sigmas = [float(s) for s in (sigmas if sigmas is not None else
-                                              geometric_sigmas(d.sigma_max, 0.1 * d.scale, levels))]
+            self.sigmas = [float(s) for s in sigmas] if sigmas is not None else default_sigmas(d, levels)
             if not self.sigmas or not all(math.isfinite(s) and s > 0 for s in self.sigmas):
                 raise ValueError("sigmas must be positive finite noise levels")
         if objective == "dsm":
-            self.sigma = float(sigma) if sigma is not None else 0.5 * d.scale
+            self.sigma = float(sigma) if sigma is not None else default_sigma(d)
             if not (math.isfinite(self.sigma) and self.sigma > 0):
                 raise ValueError(f"dsm needs a noise level sigma > 0, not {sigma!r}")
         if objective == "hsm":
@@ -372,8 +473,10 @@ class Trainer:
     def model(self) -> LearnedScore:
         """A snapshot of the trained score model (a copy of the EMA weights when ``ema`` is
         set, else of the raw ones) in the sampler protocol; training on does not change it."""
+        return self._score_model(copy.deepcopy(self.ema_net).requires_grad_(False).eval())
+
+    def _score_model(self, net) -> LearnedScore:
         d = self.density
-        net = copy.deepcopy(self.ema_net).requires_grad_(False).eval()
         return LearnedScore(net, scale=d.scale, sigma_max=d.sigma_max, box=d.box, sigmas=self.sigmas,
                             sigma=self.sigma, mixing_steps=getattr(d, "mixing_steps", 1000),
                             name=f"learned({d.name})", meta={"training": dict(self.config, trained_steps=self.step)})
@@ -423,6 +526,16 @@ class Trainer:
             return esm_loss(net, x, self.kde().score(x.detach().to("cpu", torch.float64)))
         return hsm_loss(net, x, self.cld, g)
 
+    def train_for(self, seconds: float) -> Trainer:
+        """Train for about ``seconds`` of wall-clock time (at least one step) or until
+        ``steps``, adding the time spent in training steps to ``elapsed`` (the app's slice)."""
+        t0 = time.perf_counter()
+        while self.step < self.steps and time.perf_counter() - t0 < seconds:
+            s0 = time.perf_counter()
+            self.train_step()
+            self.elapsed += time.perf_counter() - s0
+        return self
+
     def lr_at(self, step) -> float:
         if self.lr_schedule == "constant":
             return self.lr
@@ -463,8 +576,7 @@ class Trainer:
             raise ValueError("against must be 'exact' or 'target'")
         if against == "exact" and self.reference is None:
             return None
-        model = LearnedScore(self.ema_net, scale=1.0, sigma_max=1.0, box=(0, 1, 0, 1), sigmas=self.sigmas,
-                             sigma=self.sigma)
+        model = self._score_model(self.ema_net)         # the live EMA weights, not a copy
         out = {}
         with torch.no_grad():
             if model.net_kind == "cld":
@@ -493,10 +605,12 @@ class Trainer:
         return self._target_values[key]
 
     def _cld_eval_points(self, t):
-        """Draws of p_t(x, v): the CLD kernel applied to the evaluation data, v_0 ~ N(0, gamma M I)."""
-        e = self.cld.mean_matrix(t)
-        cov = self.cld.noise_cov(t) + self.cld.gamma * self.cld.mass * e[:, 1:] @ e[:, 1:].T
-        chol = torch.linalg.cholesky(cov + 1e-12 * torch.eye(2, dtype=torch.float64))
+        """Draws of p_t(x, v): the CLD kernel applied to the evaluation data, v_0 ~ N(0, gamma M I).
+        The kernel is ``CLD.kernel`` without the ``eps_num`` it adds for training: these
+        draws are of the exact p_t the reference score belongs to."""
+        e, cov = self.cld.kernel(t)
+        eye = torch.eye(2, dtype=torch.float64)
+        chol = torch.linalg.cholesky(cov - self.cld.eps_num * eye + 1e-12 * eye)
         x0, z1, z2 = self.eval_data, self.eval_noise, self.eval_v
         return e[0, 0] * x0 + chol[0, 0] * z1, e[1, 0] * x0 + chol[1, 0] * z1 + chol[1, 1] * z2
 
@@ -511,7 +625,7 @@ class Trainer:
             if self.objective == "esm" and self.reference is not None:
                 out["fisher_exact"] = self.fisher(against="exact")   # the KDE's bias: esm cannot beat it
         if grid is not None:
-            pts = make_grid(self.density.box, grid)[0] if isinstance(grid, int) else torch.as_tensor(grid)
+            pts = lattice(self.density.box, grid)[2] if isinstance(grid, int) else torch.as_tensor(grid)
             out["grid"] = pts.double().numpy()
             out["field"] = learned_field(self.model, pts, sigma=grid_sigma)
         return out
@@ -545,7 +659,7 @@ class Trainer:
                 since = []
                 yield report
 
-    def train(self, until=None) -> "Trainer":
+    def train(self, until=None) -> Trainer:
         """Train to ``until`` (default ``steps``) without reports."""
         for _ in self.run(every=10**12, fisher=False, until=until):
             pass

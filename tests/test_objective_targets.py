@@ -1,4 +1,4 @@
-"""What each objective learns (issue 12, review M7): ``explorer.targets.objective_target``
+"""What each objective learns: ``explorer.targets.objective_target``
 returns the minimiser of each loss, the trainer measures its Fisher divergence against
 that field, and the Train page says per objective what it learns and what it is compared
 with. Fixed seeds; every threshold says where it comes from."""
@@ -8,9 +8,8 @@ import torch
 from explorer import densities as D
 from explorer.diffusions import CLD
 from explorer.kde import fit_kde
-from explorer.targets import LEARNS, objective_target, training_kde
-from explorer.training import OBJECTIVES, Trainer, _rel_fisher
-
+from explorer.targets import objective_target, training_kde
+from explorer.training import OBJECTIVE_REGISTRY, OBJECTIVES, Trainer, _rel_fisher
 from test_app import _navigation_not_v1, app, charts, ok  # noqa: F401 (an autouse fixture)
 
 
@@ -25,7 +24,13 @@ def pts():
 
 
 def test_every_objective_has_a_phrase():
-    assert set(LEARNS) == set(OBJECTIVES)
+    assert set(OBJECTIVE_REGISTRY) == set(OBJECTIVES)
+    d = D.get("eight-gaussians")
+    for o in OBJECTIVES:
+        kw = {"t": 0.1} if o == "hsm" else {"sigma": 0.3} if o in ("dsm", "ncsn") else {}
+        assert objective_target(o, d, **kw).learns == OBJECTIVE_REGISTRY[o].learns
+    with pytest.raises(ValueError, match="unknown objective"):
+        objective_target("nce", d)
 
 
 def test_each_objective_targets_its_own_field(eight, pts):
@@ -85,8 +90,8 @@ def test_data_sets_are_compared_with_the_kde_and_say_so(pts):
 
 
 def test_esm_learns_the_kde_not_the_exact_score():
-    """300 steps of esm on eight-gaussians (review M7: 0.67 against the exact score after
-    a long run). Measured here: 0.005-0.006 against its KDE target, 0.675 against the exact
+    """300 steps of esm on eight-gaussians (0.67 against the exact score after a long
+    run). Measured here: 0.005-0.006 against its KDE target, 0.675 against the exact
     score, and the KDE itself is 0.671 from the exact score on the same points."""
     tr = Trainer("eight-gaussians", "esm", width=64, depth=2, steps=300, batch=256, seed=0).train()
     r = tr.snapshot()
@@ -107,7 +112,7 @@ def test_train_page_says_what_each_objective_learns():
         at.selectbox(key="tr_objective").set_value(o).run()
         ok(at)
         lines = [c.value for c in at.caption if c.value.startswith(f"{o} learns ")]
-        assert len(lines) == 1 and LEARNS[o] in lines[0], [c.value for c in at.caption]
+        assert len(lines) == 1 and OBJECTIVE_REGISTRY[o].learns in lines[0], [c.value for c in at.caption]
         title = str(charts(at)[0]["layout"]["annotations"][0]["text"])   # the left panel: the target
         assert ("KDE" in title) == (o == "esm")
     assert "∇ᵥ log pₜ" in lines[0]                                         # hsm, the last one

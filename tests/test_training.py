@@ -1,4 +1,4 @@
-"""Learned scores (issue 3): objectives minimised by the right field, ISM = SSM in
+"""Learned scores: objectives minimised by the right field, ISM = SSM in
 expectation, the default training reaching the target Fisher divergence, samplers on the
 learned nets, save/load and refusal of bad files, and seeded reproducibility.
 
@@ -14,12 +14,35 @@ import torch
 from explorer import densities as D
 from explorer import metrics, modelio
 from explorer.diffusions import CLD
+from explorer.fields import lattice
+from explorer.models import (
+    CLDScoreNet,
+    LearnedScore,
+    NoiseConditionalScoreNet,
+    ScoreNet,
+    check_architecture,
+    cld_kernel,
+    cld_lt,
+)
 from explorer.samplers import LEVELS
-from explorer.models import (CLDScoreNet, LearnedScore, NoiseConditionalScoreNet, ScoreNet, check_architecture,
-                             cld_kernel, cld_lt)
 from explorer.simulate import simulate
-from explorer.training import (Trainer, curl, dsm_loss, esm_loss, field_curl, field_error, hsm_loss, ism_loss,
-                               make_grid, ncsn_loss, ssm_loss)
+from explorer.training import (
+    NET_KIND,
+    OBJECTIVE_REGISTRY,
+    OBJECTIVES,
+    Trainer,
+    default_sigma,
+    default_sigmas,
+    dsm_loss,
+    esm_loss,
+    field_error,
+    get_objective,
+    hsm_loss,
+    ism_loss,
+    ncsn_loss,
+    objectives_table,
+    ssm_loss,
+)
 
 C2 = 0.64          # data ~ N(0, C2 I) for the optimality tests
 N_OPT = 100_000    # samples: the fitted optimum's relative MC error is ~ sqrt(2 / N) ~ 0.5%
@@ -350,17 +373,43 @@ def test_architecture_bounds_are_checked():
         Trainer("eight-gaussians", "nce")
 
 
-def test_curl_and_field_error():
-    pts = make_grid((-2, 2, -2, 2), 9, dtype=torch.float64)[0]
-    a = torch.tensor([[-2.0, 0.5], [0.5, -1.0]], dtype=torch.float64)
-    assert curl(lambda x: x @ a.T, pts).abs().max() < 1e-12        # a gradient field: curl 0
-    rot = torch.tensor([[0.0, -1.0], [1.0, 0.0]], dtype=torch.float64)
-    assert torch.allclose(curl(lambda x: x @ rot.T, pts), torch.full((81,), 2.0, dtype=torch.float64))
+def test_field_error_against_the_exact_score():
+    pts = lattice((-2, 2, -2, 2), 9)[2]
     torch.manual_seed(0)
     net = NoiseConditionalScoreNet(32, 2)
     model = LearnedScore(net, scale=0.35, sigma_max=5.0, box=(-4, 4, -4, 4), sigmas=[1.0, 0.1])
-    c = field_curl(model, pts, sigma=0.5)
-    assert c.shape == (81,) and np.isfinite(c).all() and np.abs(c).max() > 0   # not a gradient field
     d = D.get("eight-gaussians")
     err = field_error(model, d, pts, sigma=0.5)
     assert np.allclose(err["error"], np.linalg.norm(err["learned"] - err["exact"], axis=1))
+    assert np.allclose(err["exact"], d.score(pts, 0.5).numpy()) and err["sigma"] == 0.5
+
+
+def test_the_objective_registry_names_each_objective_once():
+    assert OBJECTIVES == ("ncsn", "dsm", "esm", "ism", "ssm", "hsm") == tuple(OBJECTIVE_REGISTRY)
+    assert NET_KIND == {"ncsn": "conditional", "hsm": "cld", "dsm": "plain", "esm": "plain", "ism": "plain",
+                        "ssm": "plain"}
+    for name, o in OBJECTIVE_REGISTRY.items():
+        assert o.name == name and o.label.startswith(f"{name}: ") and o.learns and o.matches and o.gives
+        assert Trainer("eight-gaussians", name, width=16, depth=1, steps=1).net.kind == o.net_kind
+    with pytest.raises(ValueError, match="unknown objective 'nce'"):
+        get_objective("nce")
+    rows = objectives_table()
+    assert [r["objective"] for r in rows] == ["esm", "ism", "ssm", "dsm", "ncsn", "hsm"]
+    assert all(list(r) == ["objective", "matches", "gives"] for r in rows)
+    assert f"all {LEVELS} σ" in rows[4]["matches"]
+    timed = objectives_table({o: 100.0 for o in OBJECTIVES})     # a benchmark's figures, when given
+    assert all(list(r) == ["objective", "matches", "steps/s", "gives"] and r["steps/s"] == 100.0 for r in timed)
+
+
+def test_the_levels_shown_are_the_trainers_own():
+    d = D.get("eight-gaussians")
+    reg = OBJECTIVE_REGISTRY
+    assert reg["ncsn"].shown(d) == default_sigmas(d) and len(default_sigmas(d)) == LEVELS
+    assert reg["dsm"].shown(d) == [default_sigma(d)] == [0.5 * d.scale]
+    for o in ("esm", "ism", "ssm"):
+        assert reg[o].shown(d) == [0.0] and reg[o].target_kwargs(0.0) == {"sigma": None}
+    assert reg["hsm"].target_kwargs(0.05) == {"t": 0.05} and reg["hsm"].symbol == "t"
+    ncsn = Trainer(d, "ncsn", width=16, depth=1, steps=1, levels=5)
+    dsm = Trainer(d, "dsm", width=16, depth=1, steps=1, sigma=0.3)
+    assert ncsn.sigmas == default_sigmas(d, 5) and reg["ncsn"].shown(d, ncsn) == ncsn.sigmas
+    assert reg["dsm"].shown(d, dsm) == [0.3] and reg["dsm"].target_kwargs(0.3) == {"sigma": 0.3}
