@@ -547,7 +547,7 @@ def payload_bytes(fig: go.Figure) -> int:
 
 
 # ----- the Train page ---------------------------------------------------------------
-FISHER_TARGET = 0.05      # the Fisher chart's dotted line: the training target (explorer.train_bench)
+FISHER_TARGET = 0.05      # the Fisher chart's dotted line: the training target (benchmarks/training.py)
 
 
 def _train_layout(fig, *, title, **kw) -> go.Figure:

@@ -4,12 +4,12 @@ Three small MLPs (``width`` 16..512 units, ``depth`` 1..6 hidden layers, SiLU by
 Each sees its position through 16 random Fourier features (Tancik et al. 2020) of
 x / sigma_data besides x itself: a bare MLP sits for a while on a blurred field before it
 learns the sharp within-mode slopes of a multimodal target, and the features shorten that
-plateau (``python -m explorer.train_bench --compare`` measures both; the figures are in
+plateau (``python benchmarks/training.py --compare`` measures both; the figures are in
 docs/performance.md). ``fourier=0`` gives the bare MLP.
 
 * ``ScoreNet``: a plain field s(x) (ESM, ISM, SSM, or DSM at one noise level).
 * ``NoiseConditionalScoreNet``: s(x, sigma) for every noise level (NCSN, Song & Ermon
-  2019). Two preconditionings, measured against each other (``train_bench --compare``):
+  2019). Two preconditionings, measured against each other (``benchmarks/training.py --compare``):
 
   - ``'ncsnv2'`` (Song & Ermon 2020, "Improved techniques", technique 3):
     s = F(x, c(sigma)) / sigma, with c(sigma) = log(sigma) / 4;

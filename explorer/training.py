@@ -171,7 +171,7 @@ def get_objective(name: str) -> Objective:
 def objectives_table(steps_per_second: dict | None = None) -> list[dict]:
     """The objectives lesson's table: per objective (esm first, hsm last) what its loss
     matches and what the trained network gives. ``steps_per_second``: measured speeds
-    (``explorer.train_bench.steps_per_second``) to add as a 'steps/s' column."""
+    (``steps_per_second`` of benchmarks/training.py) to add as a 'steps/s' column."""
     rows = []
     for name in LESSON_ORDER:
         o = OBJECTIVE_REGISTRY[name]
