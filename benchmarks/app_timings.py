@@ -1,7 +1,8 @@
 """App timings in a real browser (issue 4's budgets): cold start, warm opens by new and
 returning visitors, a widget change, and the floor that Streamlit and plotly.js set.
 
-    python benchmarks/app_timings.py      (needs Debian's chromium and playwright)
+    python benchmarks/app_timings.py [--opens 8] [--cold-starts 3] [--port 8611]
+                                     (needs Debian's chromium and playwright)
 
 Chromium is started first: a lecturer's browser is already open, so the cold start is
 `streamlit run app.py` to the first page's figure drawn. A new visitor is a fresh
@@ -10,7 +11,10 @@ static files are cached as immutable, and V8 keeps compiled code). The floor tak
 two parts apart: the first page's figure alone, a two-point chart, and one line of text,
 each from a one-line Streamlit script; and the same figure drawn by plotly.js in a plain
 HTML page with no Streamlit (the plotly.min.js that the plotly package ships).
-Prints one JSON object of seconds (medians with min and max over the opens)."""
+Prints one JSON object of seconds (medians with min and max over the opens). The app's
+rows and the floor rows are measured in one run, one after the other: compare them with
+each other (the app's open over its floor) rather than seconds across machines or days."""
+import argparse
 import functools
 import http.server
 import json
@@ -27,15 +31,20 @@ import urllib.request
 import plotly
 from playwright.sync_api import sync_playwright
 
-from explorer import densities as D, fields as F, figures as G
-
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+if ROOT not in sys.path:        # run from a checkout without `pip install -e .`
+    sys.path.insert(0, ROOT)
+
+from explorer import densities as D  # noqa: E402
+from explorer import fields as F  # noqa: E402
+from explorer import figures as G  # noqa: E402
+
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 FIGURE = ".js-plotly-plot .heatmaplayer image, .js-plotly-plot .layer-below image, .js-plotly-plot .scatterlayer .point"
-OPENS = 8
-COLD_STARTS = 3
+OPENS = 8                       # opens per measurement (--opens)
+COLD_STARTS = 3                 # server starts (--cold-starts)
 
 # The floor: the Density page's default figure (fig.json, written by main), in the page's
 # [3, 1] columns, and nothing else; a two-point chart; one line of text.
@@ -138,8 +147,15 @@ def plotly_alone(browser, d: str):
         srv.shutdown()
 
 
-def main():
-    port = 8611
+def main(argv=None) -> int:
+    global OPENS, COLD_STARTS
+    ap = argparse.ArgumentParser(prog="python benchmarks/app_timings.py", description=__doc__.split("\n\n")[0])
+    ap.add_argument("--opens", type=int, default=OPENS, help=f"opens per measurement (default: {OPENS})")
+    ap.add_argument("--cold-starts", type=int, default=COLD_STARTS,
+                    help=f"server starts to the first figure (default: {COLD_STARTS})")
+    ap.add_argument("--port", type=int, default=8611, help="the app's port; the floor's is the next (default: 8611)")
+    a = ap.parse_args(argv)
+    OPENS, COLD_STARTS, port = a.opens, a.cold_starts, a.port
     res = {}
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
@@ -203,7 +219,8 @@ def main():
             res["floor_plotly_alone_plain_html_s"] = spread(plotly_alone(browser, d))
         browser.close()
     print(json.dumps(res))
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -1,12 +1,16 @@
-"""Where a warm open's time goes (issue 4's 2 s first-figure budget): three opens of the
-app, each in a fresh browser context (a new visitor: empty cache), with a CDP CPU profile
-and Chromium's task metrics.
+"""Where a warm open's time goes (issue 4's 2 s first-figure budget): opens of the app,
+each in a fresh browser context (a new visitor: empty cache), with a CDP CPU profile and
+Chromium's task metrics.
 
-    python benchmarks/first_figure_profile.py [PATH]      (default "/"; needs Debian's chromium)
+    python benchmarks/first_figure_profile.py [PATH] [--opens 3] [--port 8622]
+                                              (PATH default "/"; needs Debian's chromium and playwright)
 
 Prints per open: seconds to the websocket connection, to the plot's div and to the drawn
 figure, and the main thread's task/script/layout/style seconds; for the last open, CPU
-seconds by script and by function, and when each response (over 0.3 s) arrived."""
+seconds by script and by function, and when each response (over 0.3 s) arrived. The
+shares (script of tasks, a chunk of script) are measured in one open: compare those, the
+seconds depend on the machine and its load."""
+import argparse
 import collections
 import json
 import sys
@@ -14,7 +18,7 @@ import time
 
 from playwright.sync_api import sync_playwright
 
-from app_timings import ARGS, CHROMIUM, start_server      # the same server and browser (benchmarks/)
+from app_timings import ARGS, CHROMIUM, start_server  # the same server and browser (benchmarks/)
 
 PORT = 8622
 
@@ -60,18 +64,24 @@ def profile_open(browser, url: str, last: bool):
     ctx.close()
 
 
-def main():
-    path = sys.argv[1] if len(sys.argv) > 1 else "/"
-    proc = start_server(PORT)
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(prog="python benchmarks/first_figure_profile.py",
+                                 description=__doc__.split("\n\n")[0])
+    ap.add_argument("path", nargs="?", default="/", help='the page to open (default: "/")')
+    ap.add_argument("--opens", type=int, default=3, help="opens; the last is profiled in detail (default: 3)")
+    ap.add_argument("--port", type=int, default=PORT, help=f"the app's port (default: {PORT})")
+    a = ap.parse_args(argv)
+    proc = start_server(a.port)
     try:
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-            for i in range(3):
-                profile_open(browser, f"http://127.0.0.1:{PORT}{path}", last=i == 2)
+            for i in range(a.opens):
+                profile_open(browser, f"http://127.0.0.1:{a.port}{a.path}", last=i == a.opens - 1)
             browser.close()
     finally:
         proc.terminate()
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
