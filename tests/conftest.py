@@ -77,10 +77,6 @@ def pytest_collection_modifyitems(config, items):
 
 
 # ----- AppTest ----------------------------------------------------------------------
-PAGES = {"density": "pages/density.py", "sample": "pages/sample.py", "compare": "pages/compare.py",
-         "lessons": "pages/lessons.py", "train": "pages/train.py"}
-
-
 @pytest.fixture(autouse=True)
 def _pages_through_main(request, monkeypatch):
     """For tests marked ``app``: AppTest reruns go through main.py, as the server's do.
@@ -106,7 +102,7 @@ def _pages_through_main(request, monkeypatch):
 @pytest.fixture
 def open_app():
     """``open_app(page="density", query=None, timeout=180)``: main.py through AppTest,
-    switched to ``page`` (a name of PAGES or a path such as "pages/sample.py") with
+    switched to ``page`` (a page's name, "sample" for pages/sample.py, or its path) with
     ``query`` as its URL parameters, run once. Asking for it marks the test ``app``."""
     def run(page="density", query=None, timeout=180):
         from streamlit.testing.v1 import AppTest
@@ -114,7 +110,7 @@ def open_app():
         for k, v in (query or {}).items():
             at.query_params[k] = v
         if page != "density":
-            at.switch_page(PAGES.get(page, page))
+            at.switch_page(page if page.endswith(".py") else f"pages/{page}.py")
         at.run()
         return at
     return run
