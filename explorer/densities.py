@@ -37,6 +37,7 @@ import torch
 
 from .mixture import GaussianMixture
 
+
 def _as_tensor(x):
     return torch.as_tensor(x, dtype=torch.float64)
 

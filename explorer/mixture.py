@@ -64,7 +64,7 @@ class GaussianMixture:
         return self.means.shape[0]
 
     # ----- transformed mixtures -------------------------------------------------
-    def noised(self, sigma: float) -> "GaussianMixture":
+    def noised(self, sigma: float) -> GaussianMixture:
         """The law of x + sigma z (VE noise): every covariance gains sigma^2 I."""
         if sigma == 0:
             return self
@@ -72,7 +72,7 @@ class GaussianMixture:
         covs = self.covs[0] if self._shared else self.covs
         return GaussianMixture(self.weights, self.means, covs + sigma**2 * eye)
 
-    def linear(self, a: torch.Tensor, noise_cov: torch.Tensor) -> "GaussianMixture":
+    def linear(self, a: torch.Tensor, noise_cov: torch.Tensor) -> GaussianMixture:
         """The law of A x + N(0, noise_cov): means A mu_k, covariances A C_k A^T + noise_cov."""
         a = torch.as_tensor(a, dtype=torch.float64)
         noise_cov = torch.as_tensor(noise_cov, dtype=torch.float64)
