@@ -20,9 +20,10 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _rule(flag):
-    """An argparse type for a flag: explorer.validate's rule of that name (one boundary
-    for the CLI, the app's widgets and its links)."""
-    from .validate import InvalidInput, check
+    """An argparse type for a flag: its rule in explorer.settings (one boundary for the
+    CLI, the app's widgets and its links)."""
+    from .settings import check
+    from .validate import InvalidInput
 
     def parse(text):
         try:
@@ -44,7 +45,10 @@ def _json_params(text):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from .samplers import SAMPLERS
+    from .registry import names as samplers
+    from .settings import INITS
+    from .training import OBJECTIVES
+    SAMPLERS = samplers()
     p = _Parser(prog="python -m explorer", description="Score Field Explorer, headless.")
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
     sub.add_parser("densities", help="list the built-in densities as JSON")
@@ -64,7 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--step-size", type=_rule("--step-size"), default=None,
                    help="eps in the step form x + eps s + sqrt(2 eps) z (time step h for kinetic samplers)")
     s.add_argument("--seed", type=_rule("--seed"), default=0)
-    s.add_argument("--init", default="gaussian", choices=["gaussian", "uniform", "prior"])
+    s.add_argument("--init", default="gaussian", choices=list(INITS))
     s.add_argument("--frames", type=_rule("--frames"), default=200)
     s.add_argument("--device", default="cpu", help="cpu, cuda, mps or auto")
     s.add_argument("--out", default=None, help="write the trajectory, samples and reference to this .npz")
@@ -74,7 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
     src.add_argument("--density", help="a built-in density name (trained on its exact draws)")
     src.add_argument("--data", help="a CSV of x,y rows to train on")
     t.add_argument("--params", type=_json_params, default=None, help="density parameters as a JSON object")
-    t.add_argument("--objective", default="ncsn", choices=["esm", "ism", "ssm", "dsm", "ncsn", "hsm"])
+    t.add_argument("--objective", default="ncsn", choices=list(OBJECTIVES))
     t.add_argument("--steps", type=_rule("--train-steps"), default=4000)
     t.add_argument("--width", type=_rule("--width"), default=128)
     t.add_argument("--depth", type=_rule("--depth"), default=3)
@@ -131,7 +135,7 @@ def _load_target(args):
     from . import densities as D
     from .data import read_xy_file
     from .kde import KDE
-    from .validate import check_params
+    from .settings import check_params
     if args.data is not None:
         got = read_xy_file(args.data)
         for note in got.notes:                  # what cleaning did to the file (explorer/data.py)
@@ -158,8 +162,8 @@ def cmd_sample(args):
         raise UsageError("--model is used only with --score model")
     elif model is None or score == "exact":
         model = score_source(density, score, seed=args.seed)
-    if args.sampler == "mala" and getattr(model, "kernel", "gaussian") != "gaussian":
-        raise ValueError("MALA needs a smooth log-density: use the Gaussian kernel")
+    from .registry import check_model
+    check_model(args.sampler, model)
     device = resolve(args.device)
     opts = {}
     if args.steps is not None:
@@ -173,7 +177,7 @@ def cmd_sample(args):
     result = {"density": density.name, "sampler": args.sampler, "score": score, "particles": args.particles,
               "steps": steps, "seconds": round(seconds, 4), "device": device, "seed": args.seed,
               "frames": traj.n_frames, "params": _jsonable(traj.params)}
-    for key in ("energy_distance", "energy_distance_floor", "mode_weights", "true_mode_weights",
+    for key in ("judged", "energy_distance", "energy_distance_floor", "mode_weights", "true_mode_weights",
                 "modes_hit", "good_share", "spread"):
         if key in ev:
             result[key] = ev[key]
@@ -277,6 +281,7 @@ def _bar(label):
 def cmd_export(args):
     from . import export as E
     from . import presets as P
+    from . import scene as S
     if args.all_presets:
         if not args.out_dir:
             raise UsageError("--all-presets needs --out-dir DIR")
@@ -296,10 +301,10 @@ def cmd_export(args):
     for name, out in jobs:
         label = name or f"{args.density}/{args.sampler}"
         print(f"simulating {label} ...", file=sys.stderr, flush=True)
-        scene = E.scene_trajectory(name, density=args.density if name is None else None,
-                                   sampler=args.sampler if name is None else None,
-                                   score=args.score if name is None else None, seed=args.seed,
-                                   particles=args.particles, frames=args.frames)
+        spec = S.preset_spec(name, density=args.density if name is None else None,
+                             sampler=args.sampler if name is None else None, score=args.score if name is None else None,
+                             seed=args.seed, particles=args.particles, frames=args.frames)
+        scene = S.compute(spec, name=name)
         try:
             results.append(E.export(scene, args.format, out, progress=_bar(f"{args.format} {label}")))
         except OSError as e:

@@ -1,12 +1,7 @@
-"""Take it to the lecture hall: a Sample- or Compare-page scene as files that play
-with no network.
+"""Take it to the lecture hall: a computed scene (``scene.compute``: a ``Scene`` of
+one run, or a ``CompareScene`` of several from the same particles and seed) as files
+that play with no network. The app's downloads and the CLI write through here.
 
-* ``scene_trajectory(preset or density/sampler/score/options, seed)`` computes what the
-  app computes for the same settings (the same target construction,
-  ``presets.sampler_options`` and ``presets.lockstep``), so a file exported here and
-  the app's download hold the same positions: a ``Scene`` (one run, the Sample page)
-  or, for a Compare preset, a ``CompareScene`` (every sampler of the preset from the
-  same particles and seed, the Compare page).
 * HTML: the app's Plotly animation (``figures.animation_figure``, or
   ``figures.compare_figure`` for several samplers) with plotly.js embedded,
   Play/Pause and the slider inside; no script is fetched.
@@ -15,241 +10,24 @@ with no network.
   ``figures.FRAME_MS``, to Pillow (GIF) or imageio-ffmpeg's bundled ffmpeg (MP4, H.264).
 * NPZ / CSV: the raw runs (a Compare scene: every run, CSV with a ``sampler`` column).
 
-Presets of the Density and Train pages export the Sample page's defaults on the
-preset's target. No Streamlit here. ``python -m explorer.export --bench`` prints
-timings (``--compare``: a three-panel Compare scene).
+No Streamlit here.
 """
 from __future__ import annotations
 
 import io
 import json
 import os
-import sys
 import time
-from dataclasses import dataclass, field as _field
 
 import numpy as np
-import torch
 
-from . import densities as D
-from . import fields as F
 from . import figures as G
-from . import presets as P
-from .diffusions import CLD
+from . import scene as S
 from .frames import PANEL_PX, VIDEO_PX, FrameRenderer, Panel
-from .kde import KDE
 from .samplers import Trajectory
-from .simulate import score_source
+from .scene import CompareScene, Scene
 
 FORMATS = ("html", "gif", "mp4", "npz", "csv")
-DATASETS = ("moons", "circles", "swiss-roll")
-LABELS = {"langevin": "Langevin (ULA)", "mala": "MALA", "annealed": "annealed Langevin",
-          "underdamped": "underdamped (BAOAB)", "cld": "CLD (SSCS)", "cld-ode": "CLD probability-flow ODE"}
-
-
-@dataclass
-class Scene:
-    """A computed Sample-page scene: the run and what is drawn under it."""
-    name: str
-    title: str
-    sampler: str
-    seed: int
-    settings: dict
-    traj: Trajectory
-    box: tuple
-    density_grid: F.DensityGrid | None = None
-    field: F.FieldGrid | None = None
-    level_fields: list | None = None
-    trails: bool = True
-    meta: dict = _field(default_factory=dict)
-
-    @property
-    def n_frames(self) -> int:
-        return self.traj.n_frames
-
-
-@dataclass
-class CompareScene:
-    """A computed Compare-page scene: several samplers from the same particles and seed
-    (``presets.lockstep``), one panel each over the same density, one timeline."""
-    name: str
-    seed: int
-    settings: dict
-    runs: dict                      # sampler -> Trajectory, in the page's order
-    box: tuple
-    density_grid: F.DensityGrid | None = None
-    trails: bool = False            # the app's Compare animation (figures.compare_figure) draws none
-    meta: dict = _field(default_factory=dict)
-
-    @property
-    def n_frames(self) -> int:      # the timeline: the longest run's frames
-        return max(t.n_frames for t in self.runs.values())
-
-    def trajs(self) -> dict:
-        """The runs by panel title (the app's sampler labels)."""
-        return {LABELS.get(k, k): t for k, t in self.runs.items()}
-
-    def notes(self) -> dict:
-        """Panel title -> what the title adds, as the Compare page says it."""
-        return {LABELS.get(k, k): ("own prior start" if t.params.get("start") == "own prior" else
-                                   (f"diverged at step {t.diverged_at}" if t.diverged_at is not None else ""))
-                for k, t in self.runs.items()}
-
-
-# ----- the target and the score, as the app builds them ------------------------------
-def target_density(values: dict):
-    """The target density from settings named as the app's URL parameters (the
-    sidebar's construction in pages/_ui.py: data sets are 'n' seeded draws)."""
-    v = {**P.TARGET_DEFAULTS, **values}
-    name = v["target"]
-    if name == "ring":
-        return D.get(name, radius=float(v["radius"]), width=float(v["width"]))
-    if name == "two-rings":
-        return D.get(name, inner=float(v["inner"]), outer=float(v["outer"]), width=float(v["rwidth"]))
-    if name == "double-well":
-        return D.get(name, barrier=float(v["barrier"]))
-    if name == "banana":
-        return D.get(name, curvature=float(v["curvature"]))
-    if name in DATASETS:
-        data = D.get(name).sample(int(v["data_n"]), torch.Generator().manual_seed(0))
-        return D.from_array(data.numpy(), name=name)
-    if name == "csv":
-        raise ValueError("a csv target exists only in the app session that uploaded it")
-    return D.get(name)
-
-
-def score_model(density, score: str, values: dict):
-    """The score a sampler follows: 'exact' (the density) or 'kde' (the sidebar's KDE)."""
-    v = {**P.TARGET_DEFAULTS, **values}
-    if score == "exact":
-        if density.kind == "samples":
-            raise ValueError(f"'{density.name}' is known only through samples: use the kde score")
-        return density
-    if score != "kde":
-        raise ValueError(f"unknown score source '{score}'; choose exact or kde")
-    bw = float(v["bw_h"]) if v["bw"] == "number" else v["bw"]
-    kw = dict(kernel=v["kernel"], bandwidth=bw, shape=v["bw_shape"])
-    if density.kind == "samples":
-        return KDE(density.fixed, name=f"kde({density.name})", **kw)
-    return score_source(density, "kde", kde_points=int(v["kde_n"]), seed=0, **kw)
-
-
-def background(model, density):
-    """The density drawn under the particles: the target's own, else the KDE's (data
-    sets), on a 120 x 120 grid; None where neither has one."""
-    src = density if F.has_density(density) else (model if F.has_density(model) else None)
-    if src is None:
-        return None
-    try:
-        return F.density_grid(src, density.box, 120, 0.0)
-    except ValueError:
-        return None
-
-
-def scene_parts(model, density, sampler: str, traj: Trajectory, arrows: bool = True):
-    """(density grid, field, level fields) drawn under a run, as the Sample page draws
-    them: ``background``, 17 x 17 arrows; for annealed Langevin one field per noise
-    level; for CLD one field per frame time t, grad_x log p_t of the forward law's
-    x-marginal (``fields.cld_fields``; Dockhorn et al. 2022), none for a learned network,
-    whose p_t has no mixture form."""
-    box = density.box
-    dg = background(model, density)
-    fg = lf = None
-    if arrows:
-        try:
-            if sampler == "annealed":
-                lf = F.level_fields(model, box, traj.params["sigmas"], 17)
-            elif sampler in ("cld", "cld-ode"):
-                if getattr(model, "kind", "") != "learned":
-                    lf = F.cld_fields(model, box, traj.levels, CLD(**traj.params["cld"]), 17)
-            else:
-                fg = F.field_grid(model, box, 17, 0.0)
-        except ValueError:
-            fg = lf = None
-    return dg, fg, lf
-
-
-def run_settings(values: dict, page: str = "sample") -> dict:
-    """(samplers, settings for sampler_options, particles, seed, init, frames, score,
-    trails, arrows) of a page; the Compare page runs several samplers and, like
-    ``figures.compare_figure``, draws neither trails nor arrows."""
-    if page == "compare":
-        return dict(samplers=list(values["cmp"]), settings={"eps": values["c_eps"], "steps": values["c_steps"],
-                                                              "friction": values["c_friction"]},
-                    particles=int(values["c_particles"]), seed=int(values["c_seed"]), init=values["c_init"],
-                    frames=int(values["c_frames"]), score=values["c_score"], trails=False, arrows=False)
-    s = {k: values[k] for k in ("eps", "a_eps", "h", "steps", "levels", "per_level", "sig_max", "sig_min",
-                                "mass", "friction", "cld_mass", "cld_friction")}
-    return dict(samplers=[values["sampler"]], settings=s, particles=int(values["particles"]),
-                seed=int(values["seed"]), init=values["init"], frames=int(values["frames"]), score=values["score"],
-                trails=bool(values["trails"]), arrows=bool(values["field"]))
-
-
-def scene_values(preset: str | None = None, *, density: str | None = None, sampler: str | None = None,
-                 score: str | None = None, **overrides) -> tuple[dict, str]:
-    """(every setting by URL name, page whose settings they are) of a preset or of an
-    explicit density + sampler on the Sample page's defaults."""
-    if preset is not None:
-        p = P.get(preset)
-        page = p["page"] if p["page"] in ("sample", "compare") else "sample"
-        values = {**P.TARGET_DEFAULTS, **P.PAGE_DEFAULTS[page], **p["settings"]}
-    else:
-        page = "sample"
-        values = {**P.TARGET_DEFAULTS, **P.PAGE_DEFAULTS["sample"]}
-        if density is not None:
-            if density not in D.names():
-                raise ValueError(f"unknown density '{density}'; choose one of: {', '.join(D.names())}")
-            values["target"] = density
-            if density in DATASETS:
-                values["score"] = "kde"
-    if sampler is not None:
-        values["cmp" if page == "compare" else "sampler"] = ([sampler] if page == "compare" else sampler)
-    if score is not None:
-        values["c_score" if page == "compare" else "score"] = score
-    keys = {"particles": ("particles", "c_particles"), "seed": ("seed", "c_seed"), "frames": ("frames", "c_frames")}
-    for k, v in overrides.items():
-        if v is None:
-            continue
-        if k not in keys:
-            raise ValueError(f"unknown setting '{k}'")
-        values[keys[k][page == "compare"]] = v
-    return values, page
-
-
-def scene_trajectory(preset: str | None = None, *, density: str | None = None, sampler: str | None = None,
-                     score: str | None = None, seed: int | None = None, particles: int | None = None,
-                     frames: int | None = None, parts: bool = True) -> Scene | CompareScene:
-    """What the app shows for these settings (same seed -> same positions).
-
-    ``preset``: a lesson preset name (``presets.PRESETS``); a Compare preset gives a
-    ``CompareScene`` of all its samplers (``sampler`` picks one of them: a ``Scene``);
-    else ``density`` (a built-in name) with ``sampler`` and ``score`` on the Sample
-    page's defaults. ``seed``, ``particles``, ``frames`` override the scene's.
-    ``parts``: also compute the density grid and the arrows drawn under it."""
-    values, page = scene_values(preset, density=density, sampler=sampler, score=score, seed=seed,
-                                particles=particles, frames=frames)
-    r = run_settings(values, page)
-    dens = target_density(values)
-    model = score_model(dens, r["score"], values)
-    opts = {name: P.sampler_options(name, model, r["settings"]) for name in r["samplers"]}
-    runs = P.lockstep(model, r["samplers"], particles=r["particles"], seed=r["seed"], init=r["init"],
-                      frames=r["frames"], box=dens.box, options=opts)
-    meta = {"preset": preset, "page": page, "target": values["target"], "score": r["score"],
-            "samplers": r["samplers"], "seed": r["seed"], "particles": r["particles"], "init": r["init"],
-            "frames_requested": r["frames"]}
-    if len(runs) > 1:
-        return CompareScene(name=preset or f"{dens.name}-compare", seed=r["seed"], settings=values, runs=runs,
-                            box=tuple(dens.box), density_grid=background(model, dens) if parts else None,
-                            trails=r["trails"], meta=meta)
-    name, traj = next(iter(runs.items()))
-    trails, arrows = (True, True) if page == "compare" else (r["trails"], r["arrows"])   # as the Sample page
-    dg = fg = lf = None
-    if parts:
-        dg, fg, lf = scene_parts(model, dens, name, traj, arrows)
-    meta["sampler"] = name
-    return Scene(name=preset or f"{dens.name}-{name}", title=LABELS.get(name, name), sampler=name, seed=r["seed"],
-                 settings=values, traj=traj, box=tuple(dens.box), density_grid=dg, field=fg, level_fields=lf,
-                 trails=trails, meta=meta)
 
 
 # ----- writers ----------------------------------------------------------------------
@@ -258,15 +36,6 @@ def _open(path, mode="wb"):
     if not os.path.isdir(folder):
         raise OSError(f"cannot write '{path}': folder '{folder}' does not exist")
     return open(path, mode)
-
-
-def figure(scene: Scene | CompareScene):
-    """The app's Plotly animation of the scene (the Sample page's, or the Compare page's
-    for several samplers)."""
-    if isinstance(scene, CompareScene):
-        return G.compare_figure(scene.trajs(), scene.box, density=scene.density_grid, notes=scene.notes())
-    return G.animation_figure(scene.traj, scene.box, density=scene.density_grid, field=scene.field,
-                              level_fields=scene.level_fields, trails=scene.trails, title=scene.title)
 
 
 def html_bytes(fig) -> bytes:
@@ -346,7 +115,7 @@ def compare_csv_bytes(runs: dict) -> bytes:
 def data_bytes(scene: Scene | CompareScene, fmt: str) -> bytes:
     """The scene as an html, npz or csv file's bytes."""
     if fmt == "html":
-        return html_bytes(figure(scene))
+        return html_bytes(S.figure(scene))
     if isinstance(scene, CompareScene):
         return compare_npz_bytes(scene.runs, scene.meta) if fmt == "npz" else compare_csv_bytes(scene.runs)
     return npz_bytes(scene.traj, scene.meta) if fmt == "npz" else csv_bytes(scene.traj)
@@ -464,110 +233,3 @@ def export(scene: Scene | CompareScene, fmt: str, path, *, progress=None) -> dic
     if not isinstance(scene, CompareScene):
         out["sampler"] = scene.sampler
     return out
-
-
-# ----- benchmark --------------------------------------------------------------------
-def _plain_funcanimation(scene: Scene | CompareScene):
-    """What a notebook user writes: FuncAnimation updating a scatter over imshow + quiver
-    (a Compare scene: one such axes per sampler, every particle, on the same timeline)."""
-    import matplotlib
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
-    from matplotlib.animation import FuncAnimation
-    if isinstance(scene, CompareScene):
-        nf = scene.n_frames
-        panels = [(t.positions[G.timeline_frames(t, nf)], None) for t in scene.runs.values()]
-    else:
-        panels = [(scene.traj.positions, scene.level_fields[0] if scene.level_fields else scene.field)]
-    side = 7.2 if len(panels) == 1 else 4.8            # inches at 100 dpi: about our frames' pixels
-    fig, axes = plt.subplots(1, len(panels), figsize=(side * len(panels), side), dpi=100, squeeze=False)
-    x0, x1, y0, y1 = scene.box
-    scatters = []
-    for ax, (pos, fg) in zip(axes[0], panels):
-        if scene.density_grid is not None:
-            ax.imshow(scene.density_grid.z, origin="lower", extent=scene.density_grid.box, cmap="viridis")
-        if fg is not None:
-            ax.quiver(fg.x, fg.y, fg.u, fg.v, color="white")
-        scatters.append(ax.scatter(pos[0, :, 0], pos[0, :, 1], s=6, c="#ff4b1f"))
-        ax.set_xlim(x0, x1)
-        ax.set_ylim(y0, y1)
-
-    def update(i):
-        for ax, sc, (pos, _) in zip(axes[0], scatters, panels):
-            sc.set_offsets(pos[i])
-            ax.set_title(f"frame {i}")
-        return scatters
-
-    anim = FuncAnimation(fig, update, frames=len(panels[0][0]), interval=G.FRAME_MS)
-    return fig, anim
-
-
-COMPARE_BENCH = "kinetic"       # a three-panel Compare preset: Langevin, underdamped, CLD
-
-
-def bench(particles: int = 1000, frames: int = 200, out_dir: str | None = None, formats=("html", "gif", "mp4"),
-          compare: bool = False) -> dict:
-    """Seconds and bytes of this module's exports of a Sample-page scene (annealed
-    Langevin on eight Gaussians; ``compare``: the three-panel Compare preset
-    ``COMPARE_BENCH``) beside a plain matplotlib FuncAnimation of the same trajectories
-    saved to the same formats (HTML: ``to_jshtml``)."""
-    import tempfile
-    import matplotlib
-    matplotlib.use("Agg", force=False)
-    import imageio_ffmpeg
-    import matplotlib.pyplot as plt
-    from matplotlib.animation import FFMpegWriter, PillowWriter
-    matplotlib.rcParams["animation.ffmpeg_path"] = imageio_ffmpeg.get_ffmpeg_exe()
-    matplotlib.rcParams["animation.embed_limit"] = 500.0     # MB: to_jshtml refuses larger by default
-    out_dir = out_dir or tempfile.mkdtemp(prefix="sfe-bench-")
-    t0 = time.perf_counter()
-    scene = scene_trajectory(COMPARE_BENCH if compare else None, particles=particles, frames=frames)
-    sim = time.perf_counter() - t0
-    rows = []
-    for fmt in formats:
-        ours = export(scene, fmt, os.path.join(out_dir, f"ours.{fmt}"))
-        print(f"ours  {fmt:4s} {ours['seconds']:7.2f} s {ours['bytes']:>12,} B", file=sys.stderr, flush=True)
-        fig, anim = _plain_funcanimation(scene)
-        path = os.path.join(out_dir, f"plain.{fmt}")
-        t = time.perf_counter()
-        if fmt == "html":
-            with open(path, "w") as fh:
-                fh.write(anim.to_jshtml(fps=1000 / G.FRAME_MS))
-        elif fmt == "gif":
-            anim.save(path, writer=PillowWriter(fps=1000 / G.FRAME_MS))
-        else:
-            anim.save(path, writer=FFMpegWriter(fps=1000 / G.FRAME_MS))
-        plain_s = time.perf_counter() - t
-        plt.close(fig)
-        plain_b = os.path.getsize(path)
-        print(f"plain {fmt:4s} {plain_s:7.2f} s {plain_b:>12,} B", file=sys.stderr, flush=True)
-        rows.append({"format": fmt, "seconds": ours["seconds"], "bytes": ours["bytes"],
-                     "plain_seconds": round(plain_s, 3), "plain_bytes": plain_b,
-                     "speedup": round(plain_s / max(ours["seconds"], 1e-9), 2),
-                     "bytes_ratio": round(ours["bytes"] / max(plain_b, 1), 3)})
-    return {"scene": COMPARE_BENCH if compare else "eight-gaussians-annealed", "panels": len(scene.runs) if compare
-            else 1, "particles": particles, "frames": int(scene.n_frames), "simulate_seconds": round(sim, 3),
-            "threads": torch.get_num_threads(), "out_dir": out_dir, "results": rows}
-
-
-def main(argv=None) -> int:
-    import argparse
-    ap = argparse.ArgumentParser(prog="python -m explorer.export",
-                                 description="Benchmark the exports (the exports themselves: python -m explorer export)")
-    ap.add_argument("--bench", action="store_true", help="time HTML/GIF/MP4 against a plain FuncAnimation")
-    ap.add_argument("--particles", type=int, default=1000)
-    ap.add_argument("--frames", type=int, default=200)
-    ap.add_argument("--formats", nargs="+", default=["html", "gif", "mp4"], choices=["html", "gif", "mp4"])
-    ap.add_argument("--out-dir", default=None)
-    ap.add_argument("--compare", action="store_true",
-                    help=f"a three-panel Compare scene (preset {COMPARE_BENCH}) instead of one Sample panel")
-    a = ap.parse_args(argv)
-    if not a.bench:
-        ap.print_help(sys.stderr)
-        return 2
-    print(json.dumps(bench(a.particles, a.frames, a.out_dir, tuple(a.formats), compare=a.compare)))
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

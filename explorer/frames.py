@@ -11,6 +11,7 @@ import numpy as np
 
 from . import fields as F
 from . import figures as G
+from . import registry
 from .samplers import Trajectory
 
 VIDEO_PX = 720          # GIF/MP4 frame side in pixels (a multiple of 16 for H.264)
@@ -40,9 +41,9 @@ class FrameRenderer:
                  title: str, timeline: list[str] | None = None, size=(VIDEO_PX, VIDEO_PX), rects=None, dpi=100):
         import matplotlib
         matplotlib.use("Agg", force=False)
-        from matplotlib.figure import Figure
-        from matplotlib.backends.backend_agg import FigureCanvasAgg
         import matplotlib.patheffects as pe
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
 
         w, h = size
         fig = Figure(figsize=(w / dpi, h / dpi), dpi=dpi, facecolor="white")
@@ -105,8 +106,7 @@ class FrameRenderer:
         out["scat"] = ax.scatter(pos[0, :, 0], pos[0, :, 1], s=(marker_px * PT) ** 2, c=G.PARTICLE,
                                  edgecolors="white", linewidths=0.45, zorder=4, animated=True)
         if label:                       # the Sample animation's step / σ / t label
-            unit = "sigma" if traj.sampler == "annealed" else ("t" if traj.sampler in ("cld", "cld-ode") else None)
-            labels = G._frame_labels(traj, unit)
+            labels = G._frame_labels(traj, registry.get(traj.sampler).level)
             out["labels"] = [labels[f] for f in pick]
             out["text"] = ax.text(0.02, 0.98, out["labels"][0], transform=ax.transAxes, ha="left", va="top",
                                   fontsize=(G.FONT + 4) * PT, color="white", fontweight="bold", zorder=5,

@@ -1,61 +1,17 @@
-"""Named lecture scenes, and the lockstep runner the Compare page and the lessons use.
+"""Named lecture scenes (the Lessons page, ``python -m explorer presets``).
 
 A preset is a plain dict (JSON-able, no Streamlit):
 
-* ``title`` and ``watch`` (2-3 sentences: what to look at and why);
-* ``page``: the app page that shows it (``density``, ``sample`` or ``compare``);
-* ``settings``: what differs from the defaults (``TARGET_DEFAULTS``, the sidebar's
-  target and KDE, and ``PAGE_DEFAULTS[page]``), named as the app's URL query
-  parameters, so ``scene(name)`` sets up every widget and ``query(name)`` is a link.
-
-Sampler settings follow ``explorer.simulate``: 0 means "the default for this target"
-(``simulate.defaults``).
+* ``title`` and ``watch`` (2-3 sentences: what to look at and why; every claim in it is
+  measured on its scene by tests/test_lessons.py);
+* ``page``: the app page that shows it (``density``, ``sample``, ``compare`` or ``train``);
+* ``settings``: what differs from the defaults (``settings.py``: the sidebar's target
+  and KDE, and the page's own), by URL name, so ``scene(name)`` sets up every widget
+  and ``query(name)`` is a link. ``scene.preset_spec(name)`` is the scene it runs.
 """
 from __future__ import annotations
 
-import math
-
-import numpy as np
-import torch
-
-from .diffusions import CLD
-from .samplers import LEVELS, SAMPLERS, Trajectory, geometric_sigmas
-from .simulate import initial, simulate
-
-# Every setting of the app, by its URL name, with its default: the sidebar's target
-# (and KDE) and each page's settings. The pages take their widget defaults from here.
-TARGET_DEFAULTS = {"target": "eight-gaussians", "radius": 2.0, "width": 0.2, "inner": 1.0, "outer": 2.5,
-                   "rwidth": 0.15, "barrier": 2.0, "curvature": 1.0, "data_n": 1000, "kernel": "gaussian",
-                   "bw": "scott", "bw_h": 0.2, "bw_shape": "full", "kde_n": 1000}
-PAGE_DEFAULTS = {
-    "density": {"sigma": 0.0, "arrows": "normalised", "colour": False, "logp": False, "arrows_n": 21,
-                "kde_side": False, "kde_pts": True},
-    "sample": {"sampler": "annealed", "score": "exact", "particles": 1000, "init": "gaussian", "seed": 0,
-               "eps": 0.0, "a_eps": 0.0, "h": 0.0, "steps": 0, "levels": LEVELS, "per_level": 0, "sig_max": 0.0,
-               "sig_min": 0.0, "mass": 1.0, "friction": 0.0, "cld_mass": 0.25, "cld_friction": 0.0,
-               "frames": 200, "trails": True, "field": True},
-    "compare": {"cmp": ["langevin", "annealed", "cld"], "c_score": "exact", "c_particles": 1000,
-                "c_init": "prior", "c_seed": 0, "c_eps": 0.0, "c_steps": 0, "c_friction": 0.0, "c_frames": 200},
-    "train": {"tr_objective": "ncsn", "tr_width": 128, "tr_depth": 3, "tr_steps": 4000, "tr_lr": 5e-3,
-              "tr_batch": 512, "tr_seed": 0},
-}
-
-# What each score-matching objective needs and costs (README: `python -m explorer.train_bench`,
-# 2 CPU cores): shown beside the objectives lesson.
-OBJECTIVES_TABLE = [
-    {"objective": "esm", "matches": "the Gaussian KDE's score (a target field)", "steps/s": 346,
-     "gives": "the KDE's score, not ∇log p (0.67 from it on eight-gaussians)"},
-    {"objective": "ism", "matches": "tr ∇s + ½|s|² (Hyvärinen): no target needed", "steps/s": 268,
-     "gives": "∇log p; two backward passes for the trace"},
-    {"objective": "ssm", "matches": "vᵀ∇(vᵀs) + ½|s|², random v (sliced)", "steps/s": 383,
-     "gives": "∇log p; one projection replaces the trace"},
-    {"objective": "dsm", "matches": "the noise added at one σ (Vincent)", "steps/s": 832,
-     "gives": "∇log p_σ at that σ only (not ∇log p)"},
-    {"objective": "ncsn", "matches": "the noise at all 20 σ at once, λ(σ) = σ²", "steps/s": 767,
-     "gives": "s(x, σ) at every level: what annealed Langevin needs"},
-    {"objective": "hsm", "matches": "the velocity noise of the CLD diffusion", "steps/s": 595,
-     "gives": "∇ᵥ log pₜ(x, v): what the CLD samplers need"},
-]
+from . import settings as S
 
 PRESETS: dict[str, dict] = {
     "why-annealing": {
@@ -159,10 +115,15 @@ def get(name: str) -> dict:
 def scene(name: str) -> dict:
     """Every setting of the preset's page and of the target: defaults, then the preset."""
     p = get(name)
-    unknown = set(p["settings"]) - set(TARGET_DEFAULTS) - set(PAGE_DEFAULTS[p["page"]])
+    base = _base(p["page"])
+    unknown = set(p["settings"]) - set(base)
     if unknown:
         raise ValueError(f"preset '{name}' sets unknown settings: {sorted(unknown)}")
-    return {**TARGET_DEFAULTS, **PAGE_DEFAULTS[p["page"]], **p["settings"]}
+    return {**base, **p["settings"]}
+
+
+def _base(page: str) -> dict:
+    return {**S.defaults("target"), **S.defaults(page)}
 
 
 def query(name: str, full: bool = False) -> dict:
@@ -171,100 +132,11 @@ def query(name: str, full: bool = False) -> dict:
     earlier scene changed). Lists become repeated parameters (``?cmp=a&cmp=b``)."""
     p = get(name)
     values = scene(name)
-    base = {**TARGET_DEFAULTS, **PAGE_DEFAULTS[p["page"]]}
+    base = _base(p["page"])
     out = {}
     for k, v in values.items():
         if not full and k != "target" and v == base[k]:
             continue
-        out[k] = url_value(v)
+        out[k] = S.url_value(v)
     return out
 
-
-def url_value(v):
-    """A setting as URL text: true/false, a list of strings (a repeated parameter),
-    whole floats without '.0'."""
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, (list, tuple)):
-        return [str(x) for x in v]
-    if isinstance(v, float) and v.is_integer():
-        return str(int(v))
-    return str(v)
-
-
-def sampler_options(sampler: str, model, s: dict) -> dict:
-    """Engine options from page settings (0 means the sampler's default)."""
-    opts = {}
-    if sampler in ("langevin", "mala", "underdamped"):
-        eps = s.get("h") if sampler == "underdamped" else s.get("eps")
-        if eps:
-            opts["step_size"] = float(eps)
-        if s.get("steps"):
-            opts["steps"] = int(s["steps"])
-    if sampler == "underdamped":
-        opts["mass"] = float(s.get("mass") or 1.0)
-        if s.get("friction"):
-            opts["friction"] = float(s["friction"])
-    if sampler == "annealed":
-        levels = int(s.get("levels") or LEVELS)
-        smax = float(s.get("sig_max") or model.sigma_max)
-        smin = float(s.get("sig_min") or 0.1 * model.scale)
-        if not smax > smin > 0:
-            raise ValueError(f"annealing needs σ_max > σ_min > 0 (got σ_max = {smax:g}, σ_min = {smin:g})")
-        opts["sigmas"] = geometric_sigmas(smax, smin, levels)
-        if s.get("per_level"):
-            opts["steps_per_level"] = int(s["per_level"])
-        if s.get("a_eps"):
-            opts["step_size"] = float(s["a_eps"])
-    if sampler in ("cld", "cld-ode"):
-        m = float(s.get("cld_mass") or 0.25)
-        g = float(s.get("cld_friction") or 2 * math.sqrt(m))
-        opts["cld"] = CLD(mass=m, friction=g)
-        if s.get("steps"):
-            opts["steps"] = int(s["steps"])
-    return opts
-
-
-# ----- running several samplers in lockstep -----------------------------------------
-KINETIC = ("underdamped", "cld", "cld-ode")
-
-
-def lockstep(model, samplers, *, particles: int = 1000, seed: int = 0, init: str = "gaussian", frames: int = 200,
-             box=None, options: dict | None = None, device: str = "cpu") -> dict[str, Trajectory]:
-    """Run several samplers from the *same* initial particles and the same noise seed.
-
-    One draw x0 from ``initial(init, ...)`` feeds every sampler; kinetic samplers also
-    share one velocity draw z (v0 = sqrt(M) z). CLD samplers need a draw of their prior
-    N(0, I) x N(0, M I): with ``init='prior'`` x0 is one and is shared; with any other
-    init they start from their own prior draw (their ``params['start']`` says which).
-    Every sampler's noise comes from a generator seeded with ``seed + 1``. Options are
-    ``simulate.defaults`` updated by ``options[sampler]`` (None values ignored)."""
-    box = box or model.box
-    options = options or {}
-    g0 = torch.Generator(device=device).manual_seed(int(seed))
-    x0 = initial(init, particles, box, g0, device)
-    z = torch.randn(particles, 2, generator=g0, device=device, dtype=torch.float32)
-    out = {}
-    for name in samplers:
-        if name not in SAMPLERS:
-            raise ValueError(f"unknown sampler '{name}'; choose one of: {', '.join(SAMPLERS)}")
-        opts = {k: v for k, v in (options.get(name) or {}).items() if v is not None}
-        start, x, v = init, x0.clone(), None
-        if name in ("cld", "cld-ode"):
-            if init == "prior":
-                v = math.sqrt((opts.get("cld") or getattr(model, "cld", None) or CLD()).mass) * z
-            else:
-                x, start = None, "own prior"            # simulate draws it from the prior
-        elif name == "underdamped":
-            v = math.sqrt(opts.get("mass", 1.0)) * z
-        traj = simulate(model, name, particles=particles, seed=int(seed) + 1, init=init, device=device,
-                        frames=frames, box=box, x0=x, v0=v, **opts)
-        traj.params["start"] = start
-        traj.params.pop("v", None)
-        out[name] = traj
-    return out
-
-
-def initial_positions(trajs: dict[str, Trajectory]) -> dict[str, np.ndarray]:
-    """The first frame of each run (to check that they share their start)."""
-    return {k: t.positions[0] for k, t in trajs.items()}

@@ -42,8 +42,16 @@ class Trajectory:
     acceptance: float | None = None
     acceptance_per_frame: np.ndarray | None = None
     diverged_at: int | None = None
-    message: str = ""
+    diverged_why: str = ""
+    advice: str = "The step size is too large for this target; try a smaller one."
     params: dict = field(default_factory=dict)
+
+    @property
+    def message(self) -> str:
+        """Where and why the run diverged, and what to try ("" if it did not)."""
+        if self.diverged_at is None:
+            return ""
+        return f"{self.sampler} diverged at step {self.diverged_at}: {self.diverged_why}. {self.advice}"
 
     @property
     def samples(self) -> np.ndarray:
@@ -61,7 +69,7 @@ class _Recorder:
     def __init__(self, name, record_every, escape, kinetic=False):
         self.name, self.every, self.escape, self.kinetic = name, max(1, int(record_every)), escape, kinetic
         self.pos, self.vel, self.steps, self.levels, self.acc = [], [], [], [], []
-        self.diverged_at, self.message = None, ""
+        self.diverged_at, self.why = None, ""
 
     def record(self, step, x, v=None, level=0.0, acc=None, force=False):
         if force or step % self.every == 0:
@@ -84,9 +92,8 @@ class _Recorder:
                 bad = bad | (s.abs().amax() > self.escape)
             if bool(bad):
                 self.diverged_at = step
-                what = "a NaN or inf" if not bool(torch.isfinite(s).all()) else f"a particle beyond |x| = {self.escape:g}"
-                self.message = (f"{self.name} diverged at step {step}: {what}. "
-                                "The step size is too large for this target; try a smaller one.")
+                self.why = ("a NaN or inf" if not bool(torch.isfinite(s).all())
+                            else f"a particle beyond |x| = {self.escape:g}")
                 # the blow-up itself is the last frame (NaN where a value is not finite), so a
                 # viewer sees the particles fly apart, not only the frames before it
                 x, v = states[0], (states[1] if self.kinetic and len(states) > 1 else None)
@@ -105,7 +112,7 @@ class _Recorder:
             levels=np.asarray(self.levels, dtype=np.float64),
             velocities=np.stack(self.vel) if self.kinetic and self.vel else None,
             acceptance_per_frame=np.asarray(acc) if acc else None,
-            diverged_at=self.diverged_at, message=self.message, **kw)
+            diverged_at=self.diverged_at, diverged_why=self.why, **kw)
 
 
 def _noise(x, generator):
@@ -389,6 +396,3 @@ def cld_ode(model, x, *, steps=500, cld: CLD | None = None, v=None, eps=1e-3, st
     eps to 0 follows the probability-flow drift (CLD-SGM's code uses the SDE's there)."""
     return _cld_reverse("cld-ode", model, x, v, cld, steps, eps, striding, True, generator, record_every, escape)
 
-
-SAMPLERS = {"langevin": langevin, "mala": mala, "annealed": annealed_langevin,
-            "underdamped": underdamped, "cld": cld_sscs, "cld-ode": cld_ode}

@@ -17,11 +17,10 @@ import torch
 from explorer import devices, modelio
 from explorer import diagnostics as DG
 from explorer import figures as G
-from explorer import presets as P
-from explorer import validate as V
 from explorer.targets import training_kde
-from explorer.training import OBJECTIVE_REGISTRY, OBJECTIVES, Trainer
-from pages import _ui
+from explorer.training import OBJECTIVE_REGISTRY, Trainer
+from pages import _runtime, _sidebar, _state
+from pages._widgets import widget
 
 SLICE_SECONDS = 0.4          # training per fragment rerun: Stop answers within this
 WAIT_SECONDS = 2.0           # a session waiting for a free core redraws this often, not every 0.05 s:
@@ -32,45 +31,45 @@ def _start(density, config, budget):
     """Start, Continue or Train on. A callback: it runs when the click arrives, before the
     script, so a click landing while the page is still running cannot be lost with an
     interrupted run (a return value read halfway down the page can)."""
-    state = st.session_state
-    state.pop("tr_error", None)
+    state = _state.training()
+    state.error = None
     try:
-        tr = state.get("tr_trainer")
-        if tr is None:
-            tr = state["tr_trainer"] = Trainer(density, **config)
+        if state.trainer is None:
+            state.trainer = Trainer(density, **config)
+        tr = state.trainer
         if tr.step >= tr.steps:
             tr.steps += budget              # 'train on': another budget at the final learning rate
-        state["tr_running"] = True
+        state.running = True
     except ValueError as e:
-        state["tr_running"], state["tr_error"] = False, str(e)
+        state.running, state.error = False, str(e)
 
 
 def _publish(tr: Trainer, config_key: str):
     """Hand the (EMA) model to the Sample and Compare pages."""
-    state = st.session_state
-    state["learned_score"] = tr.model
+    state = _state.training()
     # the session's own token: cached runs of a learned model are never shared between sessions
-    state["learned_score_key"] = f"{config_key}@{tr.step}@{state.setdefault('_token', uuid.uuid4().hex[:12])}"
+    state.token = state.token or uuid.uuid4().hex[:12]
+    _state.set_learned(tr.model, f"{config_key}@{tr.step}@{state.token}")
 
 
 @st.cache_resource(show_spinner=False, max_entries=16)
-def _training_kde(key: str, seed: int):
+def _training_kde(key: str, _density, seed: int):
     """The KDE a Trainer with this seed would build (esm's target; data sets' reference)."""
-    return training_kde(_ui.build_density(key), seed)
+    return training_kde(_density, seed)
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def _density(key: str, sigma: float):
-    return DG.density_under(_ui.build_density(key), sigma)
+def _density(key: str, _density, sigma: float):
+    return DG.density_under(_density, sigma)
 
 
 def _target(t, objective, seed, tr, shown):
-    return DG.shown_target(objective, t.density, shown, tr, lambda: _training_kde(t.key, seed), seed)
+    return DG.shown_target(objective, t.density, shown, tr, lambda: _training_kde(t.key, t.density, seed), seed)
 
 
 def _train_slice(tr: Trainer, history, note):
     """Train for up to SLICE_SECONDS on a free CPU core (queue for one rather than thrash)."""
-    gate = _ui.gate()
+    gate = _runtime.gate()
     got = gate.acquire(blocking=False)
     if not got:
         note.info("Waiting for a free CPU core: other sessions on this server are training or sampling.")
@@ -81,29 +80,28 @@ def _train_slice(tr: Trainer, history, note):
     try:
         history.append(tr.train_for(SLICE_SECONDS).snapshot(fisher=True))
     except Exception as e:                      # noqa: BLE001 - the page must keep serving
-        st.session_state["tr_running"] = False
+        _state.training().running = False
         note.error(f"training stopped: {e}")
     finally:
         gate.release()
 
 
-@st.fragment(run_every=0.05 if st.session_state.get("tr_running") else None)
+@st.fragment(run_every=0.05 if _state.training().running else None)
 def live(t, objective, seed, shown, config_key):
-    state = st.session_state
-    tr = state.get("tr_trainer")
-    history = state.setdefault("tr_history", [])
+    state = _state.training()
+    tr, history = state.trainer, state.history
     # The note has a fixed place (an empty slot when there is nothing to say), so the
     # elements after it never shift between reruns. Only the note is a placeholder: an
     # st.empty() blanks its slot from the start of a run, so the progress bar and charts
     # are sent whole at the end of the slice, and the old ones stay on screen until then.
     note = st.empty()
-    if state.get("tr_running") and tr is not None:
+    if state.running and tr is not None:
         _train_slice(tr, history, note)
         if tr.step >= tr.steps:
-            state["tr_running"] = False
+            state.running = False
             _publish(tr, config_key)
             st.rerun()                               # the page redraws without run_every
-    elif tr is not None and tr.step > 0 and state.get("learned_score_key", "").split("@")[0] != config_key:
+    elif tr is not None and tr.step > 0 and getattr(_state.learned(), "key", "").split("@")[0] != config_key:
         _publish(tr, config_key)
     if tr is not None:
         done = tr.step / max(tr.steps, 1)
@@ -112,7 +110,7 @@ def live(t, objective, seed, shown, config_key):
                        "fisher_max" in history[-1] else ""))
     target = _target(t, objective, seed, tr, shown)
     view = DG.field_view(target, t.box, tr)
-    dg = None if t.is_data else _density(t.key, DG.density_sigma(target))
+    dg = None if t.is_data else _density(t.key, t.density, DG.density_sigma(target))
     panels = [dict(density=dg, field=view.target, title=DG.field_title(target))]
     if view.learned is not None:
         panels.append(dict(density=dg, field=view.learned, title=f"learned, step {view.step}"))
@@ -129,10 +127,10 @@ def live(t, objective, seed, shown, config_key):
 
 
 def downloads(objective, device):
-    state = st.session_state
+    state = _state.training()
     d1, d2 = st.columns(2)
-    tr = state.get("tr_trainer")
-    if tr is not None and tr.step > 0 and not state.get("tr_running"):
+    tr = state.trainer
+    if tr is not None and tr.step > 0 and not state.running:
         d1.download_button("⬇ Download the model (.pt)", modelio.to_bytes(tr), file_name=f"score-{objective}.pt",
                            mime="application/octet-stream")
         d1.caption("Trained networks go to the Sample and Compare pages as the score source 'learned'.")
@@ -142,37 +140,30 @@ def downloads(objective, device):
         return
     data = up.getvalue()
     digest = hashlib.sha256(data).hexdigest()[:16]
-    if state.get("tr_upload_digest") != digest:
+    if state.upload_digest != digest:
         try:
             model = modelio.from_bytes(data, device=device)
-            state["learned_score"], state["learned_score_key"] = model, f"upload:{digest}"
-            state["tr_upload_digest"] = digest
+            _state.set_learned(model, f"upload:{digest}")
+            state.upload_digest = digest
             d2.success(f"loaded {model.name} ({model.net_kind} network): use it on the Sample page")
         except ValueError as e:
             d2.error(str(e))
 
 
-t = _ui.target()
+t = _sidebar.target()
 st.title("Train a score network")
 st.caption("The density is unknown to the network: it sees only samples. What it learns depends on the "
            "objective (the line under the settings); the left panel shows that field, and the charts compare "
            "the network with it.")
 
 # settings: from a shared link the first time, then the widgets (the URL follows them)
-_ui.seed(list(P.PAGE_DEFAULTS["train"]))
-_ui.url_errors()
-for key, value in P.PAGE_DEFAULTS["train"].items():
-    st.session_state.setdefault(key, value)
+_state.page_settings("train")
 c = st.columns([2.2, 1, 1, 1.2, 1, 1, 1.2, 1])
-objective = c[0].selectbox("objective", OBJECTIVES, format_func=lambda o: OBJECTIVE_REGISTRY[o].label,
-                           key="tr_objective", **_ui.KEEP)
-width = c[1].select_slider("width", V.options("tr_width"), key="tr_width", **_ui.KEEP)
-depth = c[2].select_slider("depth", V.options("tr_depth"), key="tr_depth", **_ui.KEEP)
-steps = c[3].select_slider("steps", V.options("tr_steps"), key="tr_steps", **_ui.KEEP)
-lr = c[4].select_slider("learning rate", V.options("tr_lr"), key="tr_lr", **_ui.KEEP)
-batch = c[5].select_slider("batch", V.options("tr_batch"), key="tr_batch", **_ui.KEEP)
+objective = widget("tr_objective", c[0], format_func=lambda o: OBJECTIVE_REGISTRY[o].label)
+width, depth, steps = widget("tr_width", c[1]), widget("tr_depth", c[2]), widget("tr_steps", c[3])
+lr, batch = widget("tr_lr", c[4]), widget("tr_batch", c[5])
 device_choice = c[6].selectbox("device", ["auto", *devices.available()], key="tr_device")
-seed = int(c[7].number_input("seed", 0, 2**31 - 1, key="tr_seed", **_ui.KEEP))
+seed = int(widget("tr_seed", c[7]))
 device = devices.resolve(device_choice)
 threads = torch.get_num_threads()
 st.caption(f"device in use: **{device}**" + ("" if device != "cpu" else
@@ -181,19 +172,20 @@ about = st.empty()          # what the objective learns: filled once the σ (or 
 
 config = dict(objective=objective, width=width, depth=depth, steps=steps, lr=lr, batch=batch, device=device, seed=seed)
 config_key = hashlib.sha256(repr((t.key, sorted(config.items()))).encode()).hexdigest()[:16]
-if st.session_state.get("tr_key") != config_key and not st.session_state.get("tr_running"):
-    st.session_state.update(tr_trainer=None, tr_key=config_key, tr_history=[])
-    st.session_state.pop("tr_error", None)             # it was about the settings just changed
+session = _state.training()
+if session.key != config_key and not session.running:
+    session.trainer, session.key, session.history = None, config_key, []
+    session.error = None             # it was about the settings just changed
 
 b = st.columns([1, 1, 1, 4])
-trainer = st.session_state.get("tr_trainer")
+trainer = session.trainer
 label = "▶ Start" if trainer is None or trainer.step == 0 else ("▶ Continue" if trainer.step < trainer.steps else "▶ Train on")
-running = bool(st.session_state.get("tr_running"))
+running = session.running
 b[0].button(label, type="primary", disabled=running, on_click=_start, args=(t.density, config, steps))
-b[1].button("■ Stop", disabled=not running, on_click=lambda: st.session_state.update(tr_running=False))
-b[2].button("↺ Reset", disabled=running, on_click=lambda: st.session_state.update(tr_trainer=None, tr_history=[]))
-if st.session_state.get("tr_error"):
-    st.error(st.session_state["tr_error"])
+b[1].button("■ Stop", disabled=not running, on_click=lambda: setattr(_state.training(), "running", False))
+b[2].button("↺ Reset", disabled=running, on_click=lambda: _state.training().__init__())
+if session.error:
+    st.error(session.error)
 
 choices, first = DG.shown_levels(objective, t.density, trainer)
 shown = st.select_slider("field shown at " + OBJECTIVE_REGISTRY[objective].level_name, choices,
@@ -205,4 +197,4 @@ live(t, objective, seed, shown, config_key)
 
 st.divider()
 downloads(objective, device)
-_ui.write_url("train")
+_state.write_url("train")

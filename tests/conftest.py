@@ -44,8 +44,6 @@ APP_NAMES = {"app", "open_app", "AppTest"}
 # seconds below; a quiet machine takes about half). A module fixture shared by several
 # tests (test_training.py's default_run, 28 s) is not a reason: marking one test saves nothing.
 SLOW_TESTS = {
-    "test_cli.py::test_limits_lists_every_limit_and_an_environment_variable_raises_one",  # 414 s: judging
-    #   20,000 particles against 99 null draws (metrics.energy_null, O(99 n^2) distances)
     "test_cli.py::test_train_then_sample_with_the_model",                       # 54 s
     "test_cli.py::test_sample_prints_the_judged_run_and_writes_npz",            # 31 s
     "test_training.py::test_cld_net_trained_by_hsm_generates_samples_on_the_modes",  # 28 s
@@ -85,8 +83,7 @@ def _pages_through_main(request, monkeypatch):
     multipage mode until ``st.navigation`` runs; the server leaves that mode for good on
     the first run, but AppTest re-derives it before every run, so its reruns execute the
     page file alone (no main.py, no sidebar). Pin the flag to False.
-    (Replaces test_app.py's ``_navigation_not_v1``, test_export.py's ``app_through_app_py``
-    and the same patch inline in test_cld_field.py.)"""
+"""
     if request.node.get_closest_marker("app") is None:
         return
     from streamlit.runtime.pages_manager import PagesManager
@@ -99,21 +96,24 @@ def _pages_through_main(request, monkeypatch):
     monkeypatch.setattr(PagesManager, "__init__", patched)
 
 
+def app(page="density", query=None, timeout=180):
+    """main.py through AppTest, switched to ``page`` (a page's name, "sample" for
+    pages/sample.py, or its path) with ``query`` as its URL parameters, run once. A test
+    that calls it is marked ``app`` (its reruns then go through main.py)."""
+    from streamlit.testing.v1 import AppTest
+    at = AppTest.from_file(os.path.join(ROOT, "main.py"), default_timeout=timeout)
+    for k, v in (query or {}).items():
+        at.query_params[k] = v
+    if page != "density":
+        at.switch_page(page if page.endswith(".py") else f"pages/{page}.py")
+    at.run()
+    return at
+
+
 @pytest.fixture
 def open_app():
-    """``open_app(page="density", query=None, timeout=180)``: main.py through AppTest,
-    switched to ``page`` (a page's name, "sample" for pages/sample.py, or its path) with
-    ``query`` as its URL parameters, run once. Asking for it marks the test ``app``."""
-    def run(page="density", query=None, timeout=180):
-        from streamlit.testing.v1 import AppTest
-        at = AppTest.from_file(os.path.join(ROOT, "main.py"), default_timeout=timeout)
-        for k, v in (query or {}).items():
-            at.query_params[k] = v
-        if page != "density":
-            at.switch_page(page if page.endswith(".py") else f"pages/{page}.py")
-        at.run()
-        return at
-    return run
+    """``app`` as a fixture (asking for it marks the test ``app``)."""
+    return app
 
 
 def ok(at):

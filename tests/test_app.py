@@ -14,59 +14,23 @@ import numpy as np
 import pytest
 import torch
 
-from explorer import figures as G
+from conftest import app, charts, ok
 from explorer import fields as F
+from explorer import figures as G
 from explorer import presets as P
+from explorer import registry
+from explorer import scene as SC
+from explorer import settings as SET
+from pages._sidebar import PAGES
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 APP = os.path.join(ROOT, "main.py")     # the script app.py serves to every session
-PAGES = {"density": "pages/density.py", "sample": "pages/sample.py", "compare": "pages/compare.py",
-         "lessons": "pages/lessons.py", "train": "pages/train.py"}
-SAMPLERS = ("langevin", "mala", "annealed", "underdamped", "cld", "cld-ode")
-TARGETS = ("eight-gaussians", "mixture-1to4", "grid-25", "gmm", "ring", "two-rings", "double-well", "banana",
-           "moons", "circles", "swiss-roll", "csv")
-BUDGET = 3_000_000      # bytes: 1000 particles x 200 frames must fit (issue 4)
+SAMPLERS = registry.names()
+TARGETS = SET.targets()
+BUDGET = 3_000_000      # bytes of a figure's JSON: 1000 particles x 200 frames must fit
 
 
 # ----- helpers ----------------------------------------------------------------------
-@pytest.fixture(autouse=True)
-def _navigation_not_v1(monkeypatch):
-    """Run AppTest reruns through main.py, as the server does.
-
-    A ``pages/`` folder next to the main script switches Streamlit into its legacy
-    (v1) multipage mode until ``st.navigation`` runs; the server leaves that mode for
-    good on the first run, but AppTest re-derives it before every run, so its reruns
-    execute the page file alone (no main.py, no sidebar). Pin the flag to False."""
-    from streamlit.runtime.pages_manager import PagesManager
-    init = PagesManager.__init__
-
-    def patched(self, *a, **kw):
-        init(self, *a, **kw)
-        PagesManager.uses_pages_directory = False
-
-    monkeypatch.setattr(PagesManager, "__init__", patched)
-
-
-def app(page="density", query=None, timeout=180):
-    from streamlit.testing.v1 import AppTest
-    at = AppTest.from_file(APP, default_timeout=timeout)
-    for k, v in (query or {}).items():
-        at.query_params[k] = v
-    if page != "density":
-        at.switch_page(PAGES[page])
-    at.run()
-    return at
-
-
-def ok(at):
-    assert not at.exception, [e.value for e in at.exception]
-    assert not at.error, [e.value for e in at.error]
-
-
-def charts(at) -> list[dict]:
-    return [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
-
-
 def arr(v) -> np.ndarray:
     """A plotly array: a list or plotly's base64 typed array {dtype, bdata, shape}."""
     if isinstance(v, dict) and "bdata" in v:
@@ -111,18 +75,18 @@ def test_density_page_first_load_shows_density_and_arrows():
 
 
 def test_server_warm_up_leaves_the_first_pages_grid_cached(monkeypatch):
-    """app.py's lifespan runs _ui.warm_up() when the server starts. The first visitor's
+    """app.py's lifespan runs _runtime.warm_up() when the server starts. The first visitor's
     Density page must then find its grid in the cache: warm_up builds the same defaults
     and the same cache key as the page, or the warm-up would be wasted work."""
-    from pages import _ui
+    from pages import _cache, _runtime
     calls = []
     real = F.density_grid
     monkeypatch.setattr(F, "density_grid", lambda *a, **kw: calls.append(a[2:]) or real(*a, **kw))
-    _ui.grids.clear()
+    _cache.grids.clear()
     ok(app())
     assert len(calls) == 1                  # the counter sees a cold page compute its grid
-    _ui.grids.clear()
-    _ui.warm_up()
+    _cache.grids.clear()
+    _runtime.warm_up()
     assert len(calls) == 2
     ok(app())
     assert len(calls) == 2                  # ... and a warmed one find it cached
@@ -381,14 +345,13 @@ def test_diverged_run_shows_the_message_with_the_step():
     assert animated(charts(at))                              # the frames it had are still shown
 
 
-def test_learned_score_hook():
+def test_a_trained_network_becomes_a_score_source():
     """The Train page stores a model in session state; the score radio then offers it."""
     at = app("sample", {"particles": "100"})
     assert at.radio(key="score").options == ["exact", "kde"]
-    assert at.checkbox(key="score_hook").disabled
     import explorer
-    at.session_state["learned_score"] = explorer.get_density("eight-gaussians")
-    at.session_state["learned_score_key"] = "test-net"
+    from pages._state import Learned
+    at.session_state["learned"] = Learned(explorer.get_density("eight-gaussians"), "test-net")
     at.run()
     at.radio(key="score").set_value("learned").run()
     ok(at)
@@ -411,7 +374,7 @@ def test_each_lesson_renders_and_sets_up_its_page(name):
     at = app("lessons", {"lesson": name})
     assert not at.exception
     assert at.subheader[0].value == P.get(name)["title"]
-    assert charts(at)
+    assert charts(at) or P.get(name)["page"] == "train"     # a training lesson previews its table
     at.button(key="lesson_open").click().run()
     assert not at.exception
     scene = P.scene(name)
@@ -442,7 +405,7 @@ def test_a_bad_link_parameter_is_reported_and_ignored():
     msgs = [e.value for e in at.error]
     assert any("sampler=nonsense ignored: expected one of langevin" in m for m in msgs)
     assert any("particles=7 ignored" in m for m in msgs)
-    assert at.selectbox(key="sampler").value == P.PAGE_DEFAULTS["sample"]["sampler"]
+    assert at.selectbox(key="sampler").value == SET.defaults("sample")["sampler"]
     assert at.number_input(key="seed").value == 3
     assert charts(at)
 
@@ -521,9 +484,9 @@ def test_presets_are_complete_and_link_cleanly():
         assert p["page"] in ("density", "sample", "compare", "train") and len(p["watch"].split(". ")) >= 2
         q = P.query(name)
         assert q["target"] == P.scene(name)["target"]
-    trajs = P.lockstep(__import__("explorer").get_density("eight-gaussians"), ["langevin", "underdamped", "cld"],
-                       particles=50, init="prior", frames=10)
-    starts = P.initial_positions(trajs)
+    trajs = SC.lockstep(__import__("explorer").get_density("eight-gaussians"), ["langevin", "underdamped", "cld"],
+                        particles=50, init="prior", frames=10)
+    starts = {k: t.positions[0] for k, t in trajs.items()}
     assert all(np.array_equal(starts["langevin"], s) for s in starts.values())
 
 
@@ -533,10 +496,10 @@ def _train(at, max_runs=60):
     each rerun trains one slice, as one fragment tick does in the browser)."""
     at.button[0].click().run()
     for _ in range(max_runs):
-        if not at.session_state["tr_running"]:
+        if not at.session_state["training"].running:
             break
         at.run()
-    return at.session_state["tr_trainer"]
+    return at.session_state["training"].trainer
 
 
 def test_train_page_opens_with_the_field_to_learn():
@@ -559,7 +522,7 @@ def test_train_page_trains_and_hands_the_model_to_sample(objective):
     titles = [str(s["layout"].get("title", {}).get("text", "")) for s in specs]
     assert any("loss" in t for t in titles) and any("Fisher" in t for t in titles)
     assert any("pointwise error" in t for t in titles)
-    assert at.session_state["learned_score"].net_kind == {"ncsn": "conditional", "hsm": "cld", "ssm": "plain"}[objective]
+    assert at.session_state["learned"].model.net_kind == {"ncsn": "conditional", "hsm": "cld", "ssm": "plain"}[objective]
     at.switch_page(PAGES["sample"])
     at.session_state["sampler"] = {"ncsn": "annealed", "hsm": "cld", "ssm": "langevin"}[objective]
     at.run()
@@ -574,10 +537,8 @@ def test_train_page_download_and_upload_round_trip():
     at.select_slider(key="tr_steps").set_value(250).run()
     tr = _train(at)
     data = modelio.to_bytes(tr)
-    key = at.session_state["learned_score_key"]
+    assert at.session_state["learned"].key
     assert any(b.proto.label.startswith("⬇") for b in at.get("download_button"))
-    fresh = app("train")
-    fresh.session_state["learned_score_key"] = key
     # the upload path is modelio.from_bytes; a bad file is refused with its message
     with pytest.raises(ValueError, match="model"):
         modelio.from_bytes(b"\x80\x04not a model")
@@ -588,12 +549,12 @@ def test_train_page_stop_leaves_a_usable_partial_model():
     at = app("train")
     at.select_slider(key="tr_steps").set_value(16000).run()
     at.button[0].click().run()                       # one slice of training
-    assert at.session_state["tr_running"]
+    assert at.session_state["training"].running
     at.button[1].click().run()                       # Stop
-    tr = at.session_state["tr_trainer"]
-    assert not at.session_state["tr_running"] and 0 < tr.step < 16000
+    tr = at.session_state["training"].trainer
+    assert not at.session_state["training"].running and 0 < tr.step < 16000
     ok(at)
-    assert at.session_state["learned_score"] is not None        # the partial model is kept
+    assert at.session_state["learned"] is not None        # the partial model is kept
 
 
 def test_train_start_refused_says_why_and_a_second_press_trains(monkeypatch):
@@ -610,12 +571,12 @@ def test_train_start_refused_says_why_and_a_second_press_trains(monkeypatch):
     at = app("train")
     at.button[0].click().run()
     assert not at.exception
-    assert not at.session_state["tr_running"] and at.session_state["tr_trainer"] is None
+    assert not at.session_state["training"].running and at.session_state["training"].trainer is None
     assert any("more than this server allows" in e.value for e in at.error)
     monkeypatch.setattr(T, "Trainer", real)
     at.run()                        # the button's callback is the one the last run defined
     at.button[0].click().run()
-    assert at.session_state["tr_running"] and not at.error
+    assert at.session_state["training"].running and not at.error
 
 
 def test_train_settings_come_from_a_link_and_go_back_into_the_url():
@@ -629,12 +590,12 @@ def test_train_settings_come_from_a_link_and_go_back_into_the_url():
 
 
 def test_presentation_mode_enlarges_the_animation():
-    from pages import _ui
+    from pages import _style
     normal = animated(charts(app("sample", {"particles": "100"})))[0]
     present = app("sample", {"particles": "100", "present": "true"})
     ok(present)
     big = animated(charts(present))[0]
-    assert big["layout"]["height"] == _ui.PRESENT_HEIGHT > normal["layout"]["height"]
+    assert big["layout"]["height"] == _style.PRESENT_HEIGHT > normal["layout"]["height"]
 
 
 def test_compare_page_offers_every_format_of_its_runs():
@@ -644,7 +605,7 @@ def test_compare_page_offers_every_format_of_its_runs():
     assert labels == ["⬇ HTML", "⬇ NPZ", "⬇ CSV"]        # GIF and MP4 on a click (tests/test_export.py)
     assert [b.label for b in at.button if b.label.startswith("Make")] == ["Make GIF", "Make MP4"]
     from explorer import export as E
-    runs = P.lockstep(__import__("explorer").get_density("eight-gaussians"), ["langevin", "cld"], particles=20,
-                      frames=5)
+    runs = SC.lockstep(__import__("explorer").get_density("eight-gaussians"), ["langevin", "cld"], particles=20,
+                       frames=5)
     z = np.load(io.BytesIO(E.compare_npz_bytes(runs)))
     assert z["langevin_positions"].shape[1:] == (20, 2) and "cld_velocities" in z

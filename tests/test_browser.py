@@ -196,7 +196,7 @@ def _no_errors(page, interrupts=0):
 
 
 def test_server_start_warms_the_first_page(app_url):
-    """app.py's st.App lifespan runs pages/_ui.warm_up() in a thread at server start.
+    """app.py's st.App lifespan runs pages/_runtime.warm_up() in a thread at server start.
     A failure there is only logged (the app still serves, its first visitor does the
     work), so the server's log must say the warm-up finished."""
     path = os.path.join(ROOT, "artifacts", "streamlit-test.log")
@@ -292,7 +292,8 @@ def test_lesson_sets_up_the_scene_and_the_link_brings_it_back(app_url, chromium)
     page.pg.wait_for_url("**/compare**", timeout=30_000)
     url = page.pg.url
     from explorer import presets as P
-    assert f"c_eps={P.url_value(P.scene('langevin-vs-mala')['c_eps'])}" in url and "cmp=mala" in url, url
+    from explorer import settings as S
+    assert f"c_eps={S.url_value(P.scene('langevin-vs-mala')['c_eps'])}" in url and "cmp=mala" in url, url
     page.shot("compare_from_lesson")
     _no_errors(page)
     page.pg.close()
@@ -347,7 +348,8 @@ def test_train_page_trains_live(app_url, chromium):
 def test_exported_html_plays_offline(chromium, tmp_path):
     """An exported HTML file plays with every network request blocked but file://."""
     from explorer import export as E
-    scene = E.scene_trajectory("step-too-large", particles=200, frames=40)
+    from explorer import scene as SC
+    scene = SC.from_preset("step-too-large", particles=200, frames=40)
     path = tmp_path / "scene.html"
     E.export(scene, "html", path)
     pg = chromium.new_page(viewport={"width": 1200, "height": 1000})

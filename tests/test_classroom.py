@@ -106,13 +106,12 @@ def _metric(pg, name) -> str:
 def _expected_sample(target, sampler, seed):
     """The Sample page's numbers for these settings, computed here by the same code."""
     from explorer import densities as D
-    from explorer import figures as G
-    from pages import _ui
+    from explorer import registry
+    from explorer import scene as SC
     d = D.get(target)
-    runs = _ui.run_many(f"test|{target}|{sampler}|{seed}", d, d, (sampler,),
-                                    json.dumps(SETTINGS[sampler], sort_keys=True), 1000, seed, "gaussian", 200)
-    rows = {r["metric"]: r for r in G.metrics_rows({_ui.SAMPLER_LABELS[k]: v for k, v in runs.items()})}
-    label = _ui.SAMPLER_LABELS[sampler]
+    spec = SC.RunSpec((sampler,), "exact", json.dumps(SETTINGS[sampler], sort_keys=True), 1000, seed, "gaussian", 200)
+    rows = {r["metric"]: r for r in SC.metrics_rows(SC.run(d, d, spec))}
+    label = registry.label(sampler)
     return rows["energy distance"][label], rows["status"][label]
 
 

@@ -2,16 +2,17 @@
 forward law at the frame's time t (Dockhorn et al. 2022, eq. 5), per frame, in the
 Plotly figure and in the GIF/MP4 frames (issue 12, review M8)."""
 import math
-import os
 
 import numpy as np
 import pytest
 import torch
 
+from conftest import app
 from explorer import densities as D
 from explorer import export as E
 from explorer import fields as F
 from explorer import figures as G
+from explorer import scene as SC
 from explorer.diffusions import CLD
 from explorer.frames import FrameRenderer
 
@@ -101,7 +102,7 @@ def test_x_marginal_matches_monte_carlo_through_the_forward_kernel(name, t):
 
 
 def test_cld_scene_draws_one_field_per_frame_time():
-    sc = E.scene_trajectory(density="eight-gaussians", sampler="cld", frames=20)
+    sc = SC.from_preset(density="eight-gaussians", sampler="cld", frames=20)
     traj, lf = sc.traj, sc.level_fields
     assert sc.field is None and lf is not None
     assert [f.t for f in lf] == [float(t) for t in traj.levels]         # one per frame, t = 1 .. 0
@@ -117,7 +118,7 @@ def test_cld_scene_draws_one_field_per_frame_time():
     data_field = F.field_grid(d, d.box, 17, 0.0)
     assert np.allclose(lf[-1].u, data_field.u) and np.allclose(lf[-1].v, data_field.v)   # t = 0: the data
 
-    fig = E.figure(sc)
+    fig = SC.figure(sc)
     quiver = [i for i, tr in enumerate(fig.data) if tr.name == "score"]
     assert len(quiver) == 1
     angles = []
@@ -139,7 +140,7 @@ def test_cld_scene_draws_one_field_per_frame_time():
 
 
 def test_cld_gif_frames_follow_the_frame_time():
-    sc = E.scene_trajectory(density="eight-gaussians", sampler="cld-ode", frames=20, particles=50)
+    sc = SC.from_preset(density="eight-gaussians", sampler="cld-ode", frames=20, particles=50)
     assert sc.level_fields is not None and len(sc.level_fields) == sc.traj.n_frames
     r = E._renderer(sc, px=160)
     panel = r.panels[0]
@@ -154,9 +155,9 @@ def test_cld_scene_at_the_sample_page_defaults_fits_the_payload_budget():
     """Per-frame arrows add about 1.7 kB a frame (289 float32 angles); the Sample page's
     default CLD run (1000 particles, 500 steps: 169 frames) must still fit the 3 MB
     budget of tests/test_app.py."""
-    sc = E.scene_trajectory(density="eight-gaussians", sampler="cld")
+    sc = SC.from_preset(density="eight-gaussians", sampler="cld")
     assert sc.traj.n_frames > 150 and len(sc.level_fields) == sc.traj.n_frames
-    assert G.payload_bytes(E.figure(sc)) <= 3_000_000
+    assert G.payload_bytes(SC.figure(sc)) <= 3_000_000
 
 
 def test_learned_cld_draws_no_arrows():
@@ -164,29 +165,16 @@ def test_learned_cld_draws_no_arrows():
     d = D.get("eight-gaussians")
     torch.manual_seed(0)
     model = LearnedScore(build_network("cld", width=16, depth=1), scale=d.scale, sigma_max=d.sigma_max, box=d.box)
-    traj = E.scene_trajectory(density="eight-gaussians", sampler="cld", frames=5, particles=20, parts=False).traj
-    assert E.scene_parts(model, d, "cld", traj)[1:] == (None, None)
+    traj = SC.from_preset(density="eight-gaussians", sampler="cld", frames=5, particles=20, parts=False).traj
+    assert SC.arrows_under(model, d, "cld", traj) == (None, None)
     with pytest.raises(ValueError):
         F.cld_fields(model, d.box, traj.levels, CLD())
 
 
-def test_sample_page_says_what_the_cld_arrows_are(monkeypatch):
+def test_sample_page_says_what_the_cld_arrows_are():
     """The Sample page's caption names the CLD field (and annealed Langevin's σ)."""
-    from streamlit.runtime.pages_manager import PagesManager
-    from streamlit.testing.v1 import AppTest
-    init = PagesManager.__init__
-
-    def patched(self, *a, **kw):            # as tests/test_app.py: reruns go through main.py
-        init(self, *a, **kw)
-        PagesManager.uses_pages_directory = False
-
-    monkeypatch.setattr(PagesManager, "__init__", patched)
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     for sampler, phrase in (("cld", "∇ₓ log pₜ, the score of the x-marginal"), ("annealed", "noise level σ")):
-        at = AppTest.from_file(os.path.join(root, "main.py"), default_timeout=180)
-        at.query_params.update({"sampler": sampler, "particles": "100", "frames": "50"})
-        at.switch_page("pages/sample.py")
-        at.run()
+        at = app("sample", {"sampler": sampler, "particles": "100", "frames": "50"})
         assert not at.exception and not at.error
         assert any(phrase in c.value for c in at.caption), [c.value for c in at.caption]
         assert "CLD: ∇ₓ log pₜ" in at.toggle(key="field").label

@@ -121,7 +121,8 @@ def test_limits_lists_every_limit_and_an_environment_variable_raises_one():
     r = subprocess.run([sys.executable, "-m", "explorer", "sample", "--density", "ring", "--sampler", "langevin",
                         "--particles", "20000", "--steps", "5"], capture_output=True, text=True, env=env)
     assert r.returncode == 0, r.stderr
-    assert json.loads(r.stdout)["particles"] == 20000
+    out = json.loads(r.stdout)
+    assert out["particles"] == 20000 and out["judged"] == 2000      # the metrics judge the first 2,000
 
 
 def test_unwritable_out_path_exits_2():

@@ -12,8 +12,9 @@ import torch
 
 from explorer import densities as D
 from explorer import metrics as M
-from explorer import presets as P
+from explorer import registry
 from explorer import samplers as S
+from explorer import settings as SET
 from explorer.kde import KDE
 from explorer.simulate import defaults, evaluate, known_bias, simulate
 
@@ -92,7 +93,7 @@ def _judge(evals, name):
 
 
 @pytest.mark.parametrize("target", TARGETS)
-@pytest.mark.parametrize("sampler", list(S.SAMPLERS))
+@pytest.mark.parametrize("sampler", list(registry.names()))
 def test_default_run_lands_on_its_target(target, sampler):
     if (target, sampler) in CANNOT:
         pytest.skip("cannot, by design: " + CANNOT[(target, sampler)])
@@ -108,7 +109,7 @@ def test_default_run_lands_on_its_target(target, sampler):
 
 
 @pytest.mark.parametrize("data", DATASETS)
-@pytest.mark.parametrize("sampler", list(S.SAMPLERS))
+@pytest.mark.parametrize("sampler", list(registry.names()))
 def test_default_run_lands_on_the_kde_of_a_data_set(data, sampler):
     """A data set's target is the KDE the sampler follows (the default Scott KDE of
     1,000 draws). One seed: the KDE's score sums 1,000 kernels a particle and step."""
@@ -136,9 +137,9 @@ def test_the_app_runs_the_cli_defaults():
     """The Sample page's settings at their defaults (0 = the target's default) give the
     engine's defaults: the same run from the app and the CLI."""
     d = D.get("eight-gaussians")
-    page = P.PAGE_DEFAULTS["sample"]
-    for sampler in S.SAMPLERS:
-        opts = P.sampler_options(sampler, d, page)
+    page = SET.defaults("sample")
+    for sampler in registry.names():
+        opts = registry.get(sampler).options(d, page)
         a = simulate(d, sampler, particles=20, seed=3, frames=5, **opts)
         b = simulate(d, sampler, particles=20, seed=3, frames=5)
         assert np.array_equal(a.positions, b.positions), sampler

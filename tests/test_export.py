@@ -15,8 +15,10 @@ import sys
 import numpy as np
 import pytest
 
+from conftest import app
 from explorer import export as E
 from explorer import figures as G
+from explorer import scene as SC
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ENV = {**os.environ, "OMP_NUM_THREADS": "1"}
@@ -29,7 +31,7 @@ PARTICLE_RGB = np.array([int(G.PARTICLE[i:i + 2], 16) for i in (1, 3, 5)])
 def scenes():
     # noise-smooths (a Density preset) exports the Sample page's default, annealed Langevin:
     # a one-panel scene that runs its 20 frames (step-too-large diverges after 3)
-    return {p: E.scene_trajectory(p, **SMALL) for p in (*PRESETS, "noise-smooths", "kinetic")}
+    return {p: SC.from_preset(p, **SMALL) for p in (*PRESETS, "noise-smooths", "kinetic")}
 
 
 def particle_pixels(rgb: np.ndarray) -> int:
@@ -65,11 +67,11 @@ def test_gif_frame_count_and_size(scenes, tmp_path):
 
 def test_compare_scene_holds_every_sampler_on_one_timeline(scenes):
     s = scenes["why-annealing"]
-    assert isinstance(s, E.CompareScene) and list(s.runs) == ["langevin", "annealed"]
+    assert isinstance(s, SC.CompareScene) and list(s.runs) == ["langevin", "annealed"]
     assert s.n_frames == max(t.n_frames for t in s.runs.values())
     np.testing.assert_array_equal(s.runs["langevin"].positions[0], s.runs["annealed"].positions[0])   # same start
-    one = E.scene_trajectory("why-annealing", sampler="annealed", **SMALL)    # one of them: a one-panel Scene
-    assert isinstance(one, E.Scene) and one.sampler == "annealed"
+    one = SC.from_preset("why-annealing", sampler="annealed", **SMALL)    # one of them: a one-panel Scene
+    assert isinstance(one, SC.Scene) and one.sampler == "annealed"
     np.testing.assert_array_equal(one.traj.positions, s.runs["annealed"].positions)
 
 
@@ -100,7 +102,7 @@ def test_compare_gif_has_a_panel_per_sampler_and_the_timeline(scenes, tmp_path):
     for i in (0, im.n_frames - 1):
         im.seek(i)
         rgb = np.asarray(im.convert("RGB"))
-        crops = [rgb[t:b, l:r] for t, b, l, r in boxes]
+        crops = [rgb[top:bottom, left:right] for top, bottom, left, right in boxes]
         assert all(particle_pixels(c) > 50 for c in crops), [particle_pixels(c) for c in crops]
         firsts.append(crops)
     # the same start in every panel (one draw shared; CLD starts from its own prior draw) ...
@@ -151,7 +153,7 @@ def test_compare_npz_and_csv_hold_every_run(scenes, tmp_path):
 
 def test_compare_html_is_the_compare_figure(scenes):
     s = scenes["why-annealing"]
-    fig = E.figure(s)
+    fig = SC.figure(s)
     assert [a.text for a in fig.layout.annotations][:2] == ["Langevin (ULA)", "annealed Langevin"]
     assert len(fig.frames) == s.n_frames
 
@@ -193,7 +195,7 @@ def test_npz_and_csv_hold_the_trajectory(scenes, tmp_path):
 
 
 def test_kinetic_csv_has_velocities(tmp_path):
-    s = E.scene_trajectory(density="eight-gaussians", sampler="underdamped", particles=30, frames=10)
+    s = SC.from_preset(density="eight-gaussians", sampler="underdamped", particles=30, frames=10)
     assert (E.csv_bytes(s.traj).split(b"\n", 1)[0]) == b"frame,step,level,particle,x,y,vx,vy"
 
 
@@ -205,24 +207,10 @@ def test_cli_export_matches_the_engine_for_the_same_seed(tmp_path):
     summary = json.loads(r.stdout)
     assert summary["format"] == "npz" and summary["bytes"] == out.stat().st_size and summary["particles"] == 120
     assert summary["samplers"] == ["langevin", "annealed"]       # a Compare preset exports all its samplers
-    s = E.scene_trajectory("why-annealing", seed=3, **SMALL)
+    s = SC.from_preset("why-annealing", seed=3, **SMALL)
     z = np.load(out)
     for name, t in s.runs.items():
         np.testing.assert_array_equal(z[f"{name}_positions"], t.positions.astype(np.float32))
-
-
-def test_engine_matches_the_app_compare_page_runner():
-    """scene_trajectory for a Compare preset == the Compare page's runs (presets.lockstep
-    with the page's options)."""
-    from explorer import presets as P
-    values = P.scene("why-annealing")
-    s = E.scene_trajectory("why-annealing")
-    model = E.target_density(values)
-    opts = {k: P.sampler_options(k, model, {"eps": 0.0, "steps": 0}) for k in ("langevin", "annealed")}
-    ref = P.lockstep(model, ["langevin", "annealed"], particles=1000, seed=0, init="uniform", frames=200,
-                     box=model.box, options=opts)
-    for name in ref:
-        np.testing.assert_array_equal(s.runs[name].positions, ref[name].positions)
 
 
 def test_cli_presets_lists_every_preset():
@@ -263,6 +251,7 @@ def download_spy():
     creates the button as usual: the recorded bytes are the very bytes the button serves.
     (The module-level ``st.download_button`` is bound at import and is not recorded.)"""
     from unittest import mock
+
     from streamlit.delta_generator import DeltaGenerator
     got = []
     original = DeltaGenerator.download_button
@@ -275,30 +264,8 @@ def download_spy():
         yield got
 
 
-@contextlib.contextmanager
-def app_through_app_py():
-    """As tests/test_app.py: AppTest reruns go through main.py, as the server's do."""
-    from streamlit.runtime.pages_manager import PagesManager
-    init = PagesManager.__init__
-
-    def patched(self, *a, **kw):
-        init(self, *a, **kw)
-        PagesManager.uses_pages_directory = False
-
-    PagesManager.__init__ = patched
-    try:
-        yield
-    finally:
-        PagesManager.__init__ = init
-
-
 def open_app(page: str, query: dict):
-    from streamlit.testing.v1 import AppTest
-    at = AppTest.from_file(os.path.join(ROOT, "main.py"), default_timeout=180)
-    for k, v in query.items():
-        at.query_params[k] = v
-    at.switch_page(page)
-    at.run()
+    at = app(page, query)
     assert not at.exception, [e.value for e in at.exception]
     return at
 
@@ -308,11 +275,11 @@ def files(got) -> dict:
     return {g["file_name"]: g["data"] for g in got}
 
 
-def test_the_app_download_holds_the_same_trajectory(tmp_path):
-    """The Sample page's NPZ download (a preset opened by its link) == the CLI's export
-    of the same preset and seed == scene_trajectory."""
+def test_the_sample_page_offers_its_animation_as_files(tmp_path):
+    """The Sample page (a preset opened by its link) offers HTML, NPZ and CSV at once and
+    GIF and MP4 on a click; the NPZ holds the run the page animates."""
     from explorer import presets as P
-    with app_through_app_py(), download_spy() as got:
+    with download_spy() as got:
         at = open_app("pages/sample.py", P.query("step-too-large"))
     labels = [b.proto.label for b in at.get("download_button")]
     assert [x.split()[-1] for x in labels] == ["HTML", "NPZ", "CSV"]
@@ -320,10 +287,7 @@ def test_the_app_download_holds_the_same_trajectory(tmp_path):
     stem = "eight-gaussians-langevin-seed0"
     assert set(files(got)) == {f"{stem}.{f}" for f in ("html", "npz", "csv")}
     app_npz = np.load(io.BytesIO(files(got)[f"{stem}.npz"]))
-    r = cli("export", "--preset", "step-too-large", "--format", "npz", "--out", str(tmp_path / "c.npz"), "--seed", "0")
-    assert r.returncode == 0, r.stderr
-    np.testing.assert_array_equal(app_npz["positions"], np.load(tmp_path / "c.npz")["positions"])
-    s = E.scene_trajectory("step-too-large")
+    s = SC.from_preset("step-too-large")
     np.testing.assert_array_equal(app_npz["positions"], s.traj.positions.astype(np.float32))
     assert b"Plotly.newPlot" in files(got)[f"{stem}.html"]
 
@@ -331,7 +295,7 @@ def test_the_app_download_holds_the_same_trajectory(tmp_path):
 def test_lessons_previews_have_download_buttons(tmp_path):
     """Each previewed animation on the Lessons page: HTML, NPZ, CSV at once, GIF and MP4
     on a click, files named after the lesson; a Compare lesson's NPZ == the CLI's."""
-    with app_through_app_py(), download_spy() as got:
+    with download_spy() as got:
         at = open_app("pages/lessons.py", {"lesson": "why-annealing"})
         assert set(files(got)) == {f"why-annealing.{f}" for f in ("html", "npz", "csv")}
         assert [b.label for b in at.button if b.label.startswith("Make")] == ["Make GIF", "Make MP4"]
@@ -354,7 +318,7 @@ def test_compare_page_makes_a_gif_of_its_panels():
     one panel per sampler, every timeline frame, then offers it for download."""
     from PIL import Image
     q = {"c_particles": "100", "c_frames": "50", "cmp": ["langevin", "annealed", "cld"]}
-    with app_through_app_py(), download_spy() as got:
+    with download_spy() as got:
         at = open_app("pages/compare.py", q)
         stem = "eight-gaussians-compare-seed0"
         assert set(files(got)) == {f"{stem}.{f}" for f in ("html", "npz", "csv")}
@@ -369,10 +333,9 @@ def test_compare_page_makes_a_gif_of_its_panels():
 
 
 def test_presentation_mode_from_the_link():
-    with app_through_app_py():
-        at = open_app("pages/sample.py", {"present": "true", "particles": "100"})
-        assert at.session_state["present"] is True
-        assert any("st-key-widget_rows" in h.proto.body for h in at.get("html"))
-        assert at.query_params.get("present") in ("true", ["true"])
-        at.button(key="leave_present").click().run()
-        assert at.session_state["present"] is False
+    at = open_app("pages/sample.py", {"present": "true", "particles": "100"})
+    assert at.session_state["present"] is True
+    assert any("st-key-widget_rows" in h.proto.body for h in at.get("html"))
+    assert at.query_params.get("present") in ("true", ["true"])
+    at.button(key="leave_present").click().run()
+    assert at.session_state["present"] is False

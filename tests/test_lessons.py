@@ -1,6 +1,6 @@
 """Each lesson's "what to watch" claims only what its own scene shows: every number and
 every behaviour the text names is measured here on the scene the Lessons page runs
-(``explorer.export.scene_trajectory``, the app's own computation)."""
+(``explorer.scene``: the app's own pipeline)."""
 import math
 
 import numpy as np
@@ -8,8 +8,9 @@ import pytest
 import torch
 
 from explorer import densities as D
-from explorer import export as E
 from explorer import presets as P
+from explorer import registry
+from explorer import scene as SC
 from explorer.diffusions import CLD
 from explorer.simulate import evaluate
 
@@ -18,9 +19,9 @@ torch.set_num_threads(1)
 
 def _scene(name, **settings):
     """The lesson's runs and their judgement, as the Lessons page computes them."""
-    sc = E.scene_trajectory(name, parts=False)
-    dens = E.target_density(sc.settings)
-    runs = sc.runs if isinstance(sc, E.CompareScene) else {sc.sampler: sc.traj}
+    sc = SC.from_preset(name, parts=False)
+    dens = SC.build_density(SC.preset_spec(name).target)
+    runs = sc.runs if isinstance(sc, SC.CompareScene) else {sc.sampler: sc.traj}
     return dens, {k: (tr, evaluate(tr, dens, seed=sc.seed)) for k, tr in runs.items()}
 
 
@@ -89,8 +90,8 @@ def test_kinetic_underdamped_swings_out_and_critical_damping_does_not():
     assert out["langevin"].max() < 0.05 and out["cld"].max() < 0.05
     # "set Γ to 0 and underdamped looks like Langevin" (critical damping: measured 0.034)
     sc = P.scene("kinetic")
-    critical = P.lockstep(d, ["underdamped"], particles=sc["c_particles"], seed=sc["c_seed"], init=sc["c_init"],
-                          frames=sc["c_frames"], options={"underdamped": P.sampler_options("underdamped", d, {})})
+    critical = SC.lockstep(d, ["underdamped"], particles=sc["c_particles"], seed=sc["c_seed"], init=sc["c_init"],
+                           frames=sc["c_frames"], options={"underdamped": registry.get("underdamped").options(d, {})})
     assert _beyond_ring(critical["underdamped"].positions, d).max() < 0.05
 
 
@@ -148,8 +149,8 @@ def _kde_radial(bw):
     """The lesson's KDE (500 draws of two-rings, the app's construction) at bandwidth
     ``bw``: its angle-averaged radial profile and its values around the inner ring."""
     sc = P.scene("kde-bandwidth")
-    d = E.target_density(sc)
-    kde = E.score_model(d, "kde", {**sc, **({"bw": "number", "bw_h": bw} if bw != "scott" else {})})
+    d = SC.build_density(SC.target_spec(sc))
+    kde = SC.build_kde(SC.target_spec({**sc, **({"bw": "number", "bw_h": bw} if bw != "scott" else {})}), d)
     th = torch.linspace(0, 2 * math.pi, 721, dtype=torch.float64)[:-1]
 
     def ring(r):

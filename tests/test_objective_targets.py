@@ -5,12 +5,12 @@ with. Fixed seeds; every threshold says where it comes from."""
 import pytest
 import torch
 
+from conftest import app, charts, ok
 from explorer import densities as D
 from explorer.diffusions import CLD
 from explorer.kde import fit_kde
 from explorer.targets import objective_target, training_kde
 from explorer.training import OBJECTIVE_REGISTRY, OBJECTIVES, Trainer, _rel_fisher
-from test_app import _navigation_not_v1, app, charts, ok  # noqa: F401 (an autouse fixture)
 
 
 @pytest.fixture(scope="module")
@@ -126,7 +126,7 @@ def test_train_page_esm_charts_compare_with_the_kde_and_the_truth():
     at = app("train", {"tr_objective": "esm", "tr_steps": "250"})
     at.button[0].click().run()
     for _ in range(80):
-        if not at.session_state["tr_running"]:
+        if not at.session_state["training"].running:
             break
         at.run()
     ok(at)

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import io
 import math
-import re
 import os
+import re
 
 import numpy as np
 import pytest
@@ -15,13 +15,13 @@ import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from conftest import app, charts
 from explorer import densities as D
 from explorer import modelio
+from explorer import settings as SET
 from explorer import validate as V
 from explorer.data import DataError, read_xy
 from explorer.simulate import defaults, simulate, stable_step
-
-from test_app import _navigation_not_v1, app, charts  # noqa: F401  (the AppTest fixture and helpers)
 
 FAST = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -86,7 +86,7 @@ ANY = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=Tru
 
 
 def _satisfies(name, value):
-    r = V.rule(name)
+    r = SET.rule(name)
     if r.kind is list:
         return 2 <= len(value) <= 4 and all(v in r.choices for v in value)
     if r.choices is not None:
@@ -98,10 +98,10 @@ def _satisfies(name, value):
 
 
 @FAST
-@given(st.sampled_from(sorted(V.RULES) + ["target"]), ANY)
+@given(st.sampled_from(sorted(SET.SETTINGS) + ["target"]), ANY)
 def test_every_setting_validator_on_any_value(name, value):
     try:
-        got = V.check(name, value)
+        got = SET.check(name, value)
     except V.InvalidInput as e:
         assert e.expected and str(e).startswith(f"{name}=")
         return
@@ -109,10 +109,10 @@ def test_every_setting_validator_on_any_value(name, value):
 
 
 @FAST
-@given(st.sampled_from(sorted(V.RULES) + ["target"]), st.lists(st.text(max_size=10), max_size=5))
+@given(st.sampled_from(sorted(SET.SETTINGS) + ["target"]), st.lists(st.text(max_size=10), max_size=5))
 def test_every_link_parameter_on_any_text(name, texts):
     try:
-        got = V.parse(name, texts)
+        got = SET.parse(name, texts)
     except V.InvalidInput:
         return
     assert _satisfies(name, got)
@@ -124,23 +124,23 @@ def test_every_link_parameter_on_any_text(name, texts):
                                         "means", "covs", "n"]), ANY, max_size=3))
 def test_density_parameters_on_any_json(name, params):
     try:
-        got = V.check_params(name, params)
+        got = SET.check_params(name, params)
     except V.InvalidInput:
         return
     D.get(name, **got)        # whatever passes builds
 
 
 ROW = st.fixed_dictionaries({c: st.one_of(st.floats(allow_nan=True, allow_infinity=True), st.integers(),
-                                          st.none(), st.text(max_size=4)) for c in V.GMM_COLUMNS})
+                                          st.none(), st.text(max_size=4)) for c in SET.GMM_COLUMNS})
 
 
 @FAST
 @given(st.lists(ROW, max_size=14))
 def test_the_mixture_table_on_any_rows(rows):
     try:
-        params = V.gmm_from_rows(rows)
+        params = SET.gmm_from_rows(rows)
     except V.InvalidInput as e:
-        assert e.expected == V.GMM_ACCEPTED
+        assert e.expected == SET.GMM_ACCEPTED
         return
     D.get("gmm", **params)
 
@@ -177,10 +177,10 @@ def test_the_model_reader_on_any_bytes(raw):
 # ----- limits: configurable, enforced where the work starts -----------------------------------
 def test_a_lecturer_raises_a_limit_with_an_environment_variable(limits_env):
     with pytest.raises(V.InvalidInput, match="SFE_MAX_PARTICLES raises it"):
-        V.check("particles", "20000")
+        SET.check("particles", "20000")
     limits_env(SFE_MAX_PARTICLES=20000, SFE_MAX_WIDTH=1024)
-    assert V.check("particles", "20000") == 20000 and 20000 in V.options("particles")
-    assert V.check("tr_width", "1024") == 1024
+    assert SET.check("particles", "20000") == 20000 and 20000 in SET.options("particles")
+    assert SET.check("tr_width", "1024") == 1024
     limits_env(SFE_MAX_PARTICLES="lots")
     with pytest.raises(V.InvalidInput, match="SFE_MAX_PARTICLES=lots: expected a positive whole number"):
         V.limits()
@@ -196,6 +196,7 @@ def test_too_much_work_is_refused_before_it_starts(limits_env):
 
 def test_a_model_file_asking_for_a_huge_network_is_refused_before_allocating():
     import json
+
     from explorer.training import Trainer
     good = modelio.to_bytes(Trainer("eight-gaussians", steps=1, width=32, depth=1))
     payload = torch.load(io.BytesIO(good), weights_only=True)
@@ -299,7 +300,7 @@ def test_a_crafted_pickle_disguised_as_a_model_is_refused_through_the_train_page
         assert not at.exception
         msgs = [e.value for e in at.error]
         assert any("refused" in m or "not a readable model" in m for m in msgs), msgs
-        assert "learned_score" not in at.session_state
+        assert "learned" not in at.session_state
     assert not marker.exists()
 
 
@@ -345,13 +346,13 @@ def test_sessions_do_not_share_uploads_or_learned_models():
     a = app("density", {"target": "csv"})
     a.sidebar.file_uploader(key="csv_file").upload("mine.csv", ("x,y\n" + _rows(_pts(300))).encode(),
                                                     "text/csv").run()
-    assert "csv_xy" in a.session_state
+    assert a.session_state["csv_upload"].points is not None
     b = app("density", {"target": "csv"})
-    assert "csv_xy" not in b.session_state
+    assert "csv_upload" not in b.session_state or b.session_state["csv_upload"].points is None
     assert any("moons data set stands in" in i.value for i in b.sidebar.info)
     from explorer.training import Trainer
-    a.session_state["learned_score"] = Trainer("eight-gaussians", steps=1, width=32, depth=1).model
-    a.session_state["learned_score_key"] = "a"
+    from pages._state import Learned
+    a.session_state["learned"] = Learned(Trainer("eight-gaussians", steps=1, width=32, depth=1).model, "a")
     b2 = app("sample")
-    assert "learned_score" not in b2.session_state
+    assert "learned" not in b2.session_state
     assert "learned" not in b2.radio(key="score").options

@@ -8,6 +8,7 @@ import torch
 
 from explorer import densities as D
 from explorer import metrics as M
+from explorer import registry
 from explorer import samplers as S
 from explorer.simulate import initial, simulate
 
@@ -127,7 +128,7 @@ def test_the_judgement_catches_a_10_percent_spread_error_and_wrong_weights(eight
         assert_matches_mixture(skew.numpy(), d, floor)
 
 
-@pytest.mark.parametrize("sampler", list(S.SAMPLERS))
+@pytest.mark.parametrize("sampler", list(registry.names()))
 def test_every_sampler_with_exact_scores_samples_eight_gaussians(sampler, eight):
     d, floor = eight
     tr = simulate(d, sampler, particles=2000, seed=0)
@@ -152,7 +153,7 @@ def test_cld_lands_on_every_grid_mode_with_the_right_weights(sampler):
 
 def test_samplers_repeat_with_a_seed_and_differ_without():
     d = D.get("eight-gaussians")
-    for sampler in S.SAMPLERS:
+    for sampler in registry.names():
         a = simulate(d, sampler, particles=50, seed=3, steps=20) if sampler != "annealed" else \
             simulate(d, sampler, particles=50, seed=3, steps_per_level=3)
         b = simulate(d, sampler, particles=50, seed=3, steps=20) if sampler != "annealed" else \
