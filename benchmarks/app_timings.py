@@ -1,4 +1,4 @@
-"""App timings in a real browser (issue 4's budgets): cold start, warm opens by new and
+"""App timings in a real browser (against the budgets in docs/performance.md): cold start, warm opens by new and
 returning visitors, a widget change, and the floor that Streamlit and plotly.js set.
 
     python benchmarks/app_timings.py [--opens 8] [--cold-starts 3] [--port 8611]

@@ -29,6 +29,7 @@ import torch  # noqa: E402
 
 from explorer import export as E  # noqa: E402
 from explorer import figures as G  # noqa: E402
+from explorer import scene as S  # noqa: E402
 
 COMPARE_PRESET = "kinetic"      # a three-panel Compare preset: Langevin, underdamped, CLD
 FORMATS = ("html", "gif", "mp4")
@@ -36,11 +37,7 @@ FORMATS = ("html", "gif", "mp4")
 
 def compute_scene(preset: str | None, particles: int, frames: int):
     """The scene the app computes for ``preset`` (None: the Sample page's defaults)."""
-    try:
-        from explorer import scene as S
-    except ImportError:         # before explorer/scene.py: the scene was built in explorer.export
-        return E.scene_trajectory(preset, particles=particles, frames=frames)
-    return S.compute(S.preset_spec(preset, particles=particles, frames=frames))
+    return S.from_preset(preset, particles=particles, frames=frames)
 
 
 def plain_funcanimation(scene):

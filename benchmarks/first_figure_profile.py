@@ -1,4 +1,4 @@
-"""Where a warm open's time goes (issue 4's 2 s first-figure budget): opens of the app,
+"""Where a warm open's time goes (against a 2 s first-figure budget): opens of the app,
 each in a fresh browser context (a new visitor: empty cache), with a CDP CPU profile and
 Chromium's task metrics.
 

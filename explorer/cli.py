@@ -34,6 +34,14 @@ def _rule(flag):
     return parse
 
 
+def _flag(parser, flag, rule=None, **kw):
+    """A flag whose rule and default are its declaration in explorer.settings (``rule``:
+    another flag's, e.g. ``--train-steps`` for train's ``--steps``)."""
+    from .settings import get
+    kw.setdefault("default", get(rule or flag).default)
+    parser.add_argument(flag, type=_rule(rule or flag), **kw)
+
+
 def _json_params(text):
     try:
         v = json.loads(text)
@@ -62,14 +70,14 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--score", default=None, choices=["exact", "kde", "model"],
                    help="exact (default where the density has one), kde, or model (with --model)")
     s.add_argument("--model", default=None, help="a model file from `train` (with --score model)")
-    s.add_argument("--particles", type=_rule("--particles"), default=1000)
-    s.add_argument("--steps", type=_rule("--steps"), default=None,
+    _flag(s, "--particles")
+    _flag(s, "--steps", default=None,
                    help="steps (per level for annealed)")
-    s.add_argument("--step-size", type=_rule("--step-size"), default=None,
+    _flag(s, "--step-size", default=None,
                    help="eps in the step form x + eps s + sqrt(2 eps) z (time step h for kinetic samplers)")
-    s.add_argument("--seed", type=_rule("--seed"), default=0)
+    _flag(s, "--seed")
     s.add_argument("--init", default="gaussian", choices=list(INITS))
-    s.add_argument("--frames", type=_rule("--frames"), default=200)
+    _flag(s, "--frames")
     s.add_argument("--device", default="cpu", help="cpu, cuda, mps or auto")
     s.add_argument("--out", default=None, help="write the trajectory, samples and reference to this .npz")
 
@@ -79,13 +87,13 @@ def build_parser() -> argparse.ArgumentParser:
     src.add_argument("--data", help="a CSV of x,y rows to train on")
     t.add_argument("--params", type=_json_params, default=None, help="density parameters as a JSON object")
     t.add_argument("--objective", default="ncsn", choices=list(OBJECTIVES))
-    t.add_argument("--steps", type=_rule("--train-steps"), default=4000)
-    t.add_argument("--width", type=_rule("--width"), default=128)
-    t.add_argument("--depth", type=_rule("--depth"), default=3)
-    t.add_argument("--lr", type=_rule("--lr"), default=5e-3)
-    t.add_argument("--batch", type=_rule("--batch"), default=512)
+    _flag(t, "--steps", "--train-steps")
+    _flag(t, "--width")
+    _flag(t, "--depth")
+    _flag(t, "--lr")
+    _flag(t, "--batch")
     t.add_argument("--device", default="auto", help="auto, cpu, cuda or mps")
-    t.add_argument("--seed", type=_rule("--seed"), default=0)
+    _flag(t, "--seed")
     t.add_argument("--out", required=True, help="where to save the model (.pt)")
 
     sub.add_parser("limits", help="the limits on one request in force (SFE_MAX_* environment variables) as JSON")
@@ -108,13 +116,13 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--format", required=True, choices=["html", "gif", "mp4", "npz", "csv"])
     e.add_argument("--out", default=None, help="the file to write")
     e.add_argument("--out-dir", default=None, help="with --all-presets: the folder to write <preset>.<format> into")
-    e.add_argument("--seed", type=_rule("--seed"), default=None)
-    e.add_argument("--particles", type=_rule("--particles"), default=None)
-    e.add_argument("--frames", type=_rule("--frames"), default=None)
+    _flag(e, "--seed", default=None)
+    _flag(e, "--particles", default=None)
+    _flag(e, "--frames", default=None)
 
     b = sub.add_parser("bench", help="particle-steps per second for every sampler")
     b.add_argument("--particles", type=_rule("--particles"), nargs="+", default=[1000, 10000])
-    b.add_argument("--steps", type=_rule("--steps"), default=1000)
+    _flag(b, "--steps", default=1000)
     b.add_argument("--device", default="all", help="cpu, cuda, or all present")
     return p
 

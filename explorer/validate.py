@@ -24,9 +24,9 @@ from functools import lru_cache
 # ----- limits -------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Limits:
-    """What one request may ask for. Defaults suit a 2-core server shared by a class:
-    the largest allowed run costs about 15 s of one core (annealed Langevin does
-    ~7e6 particle-steps a second; README, ``python -m explorer bench``)."""
+    """What one request may ask for. Defaults suit a 2-core server shared by a class: the
+    largest allowed run (``work`` particle-steps) costs seconds of one core, not minutes
+    (docs/performance.md, ``python -m explorer bench``)."""
 
     particles: int = 10_000          # particles in one run
     steps: int = 50_000              # steps of one run (annealed: levels x steps per level)

@@ -1,4 +1,4 @@
-"""A class on one server (issue 6): eight browser sessions against one `streamlit run
+"""A class on one server: eight browser sessions against one `streamlit run
 app.py`, four training and four sampling at once, each with its own target and seed.
 Every session must end with its own correct result -- the very numbers the engine gives
 for its settings in this process -- while a ninth visitor's page load is timed; then a

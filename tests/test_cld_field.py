@@ -1,6 +1,6 @@
 """The field drawn under CLD animations: grad_x log p_t of the x-marginal of the CLD
 forward law at the frame's time t (Dockhorn et al. 2022, eq. 5), per frame, in the
-Plotly figure and in the GIF/MP4 frames (issue 12, review M8)."""
+Plotly figure and in the GIF/MP4 frames."""
 import math
 
 import numpy as np

@@ -1,4 +1,4 @@
-"""Issue 6: hostile input at the one boundary (explorer/validate.py, explorer/data.py,
+"""Hostile input at the boundary (explorer/settings.py, explorer/validate.py, explorer/data.py,
 explorer/modelio.py), diverging dynamics, and per-session state, through the engine and
 through the app's own code path (AppTest). The many-sessions test against a real server
 is tests/test_classroom.py."""
