@@ -26,6 +26,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from . import metrics
+
 
 @dataclass
 class DensityGrid:
@@ -201,4 +203,4 @@ def relative_fisher(model, reference, points: torch.Tensor, sigma: float = 0.0) 
     ok = torch.isfinite(s).all(1) & torch.isfinite(e).all(1)
     if not bool(ok.any()):
         return float("nan")
-    return float(((s[ok] - e[ok]) ** 2).sum(1).mean() / (e[ok] ** 2).sum(1).mean())
+    return metrics.relative_fisher(s[ok], e[ok])

@@ -33,7 +33,6 @@ TITLE_FONT = 22
 DENSITY_SCALE = "Viridis"
 ARROW_SCALE = [[0.0, "#ffffff"], [0.45, "#ffd166"], [1.0, "#ef476f"]]   # white -> amber -> red
 PARTICLE = "#ff4b1f"
-PARTICLE_ALT = ["#ff4b1f", "#ff9f1c", "#f72585", "#ffffff"]
 REFERENCE = "#222222"
 ARROW = "#ffffff"           # quiver arrows (normalised mode) ...
 ARROW_EDGE = "#1b1b1b"      # ... with a dark rim

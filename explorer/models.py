@@ -52,7 +52,6 @@ ACTIVATIONS = {"silu": nn.SiLU, "softplus": nn.Softplus, "tanh": nn.Tanh, "elu":
 WIDTH_RANGE = (16, 512)       # the upper ends are explorer.validate's defaults; its limits() decide
 DEPTH_RANGE = (1, 6)
 PRECONDITIONINGS = ("edm", "ncsnv2")
-KINDS = ("plain", "conditional", "cld")
 
 
 def check_architecture(width, depth, activation="silu"):

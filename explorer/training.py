@@ -47,6 +47,7 @@ from . import densities as D
 from .diffusions import CLD
 from .fields import lattice
 from .kde import KDE
+from .metrics import relative_fisher
 from .models import CLDScoreNet, LearnedScore, NoiseConditionalScoreNet, ScoreNet, cld_config, cld_kernel
 from .samplers import LEVELS, geometric_sigmas
 from .targets import ObjectiveTarget, has_exact_score, objective_target, training_kde
@@ -89,7 +90,7 @@ class Objective:
     """One score-matching objective's facts.
 
     ``label``: how the Train page names it; ``net_kind``: the network it trains
-    ('conditional', 'cld' or 'plain', ``explorer.models.KINDS``); ``learns``: its
+    ('conditional', 'cld' or 'plain'); ``learns``: its
     minimiser in one phrase (``explorer.targets``); ``matches`` and ``gives``: what its
     loss matches and what a trained network then gives (the objectives lesson's table);
     ``field``: the field it is measured against, as the Fisher chart's title names it;
@@ -583,11 +584,11 @@ class Trainer:
                 for t in CLD_EVAL_TIMES:
                     x, v = self._cld_eval_points(t)
                     ref = self._reference_at(against, t, x, v)
-                    out[t] = _rel_fisher(model.cld_score(x.float(), v.float(), t).double(), ref)
+                    out[t] = relative_fisher(model.cld_score(x.float(), v.float(), t).double(), ref)
             else:
                 for s in (self.sigmas if model.net_kind == "conditional" else [self.sigma]):
                     x = self.eval_data + s * self.eval_noise
-                    out[s] = _rel_fisher(model.score(x.float(), s).double(), self._reference_at(against, s, x))
+                    out[s] = relative_fisher(model.score(x.float(), s).double(), self._reference_at(against, s, x))
         return out
 
     def _reference_at(self, against, level, x, v=None) -> torch.Tensor:
@@ -667,10 +668,6 @@ class Trainer:
 
 
 CLD_EVAL_TIMES = (0.001, 0.01, 0.03, 0.1, 0.3, 1.0)
-
-
-def _rel_fisher(s, e) -> float:
-    return float(((s - e) ** 2).sum(1).mean() / (e**2).sum(1).mean())
 
 
 def train(density_or_data="eight-gaussians", objective=DEFAULT_OBJECTIVE, **kw) -> LearnedScore:

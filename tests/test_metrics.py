@@ -48,8 +48,8 @@ def test_mode_stats_on_exact_draws():
 def test_relative_fisher():
     d = D.get("eight-gaussians")
     x = d.sample(1000, torch.Generator().manual_seed(0))
-    assert M.relative_fisher(d.score, d.score, x) == 0.0
-    assert M.relative_fisher(lambda y: 1.1 * d.score(y), d.score, x) == pytest.approx(0.01)
+    assert M.relative_fisher(d.score(x), d.score(x)) == 0.0
+    assert M.relative_fisher(1.1 * d.score(x), d.score(x)) == pytest.approx(0.01)
 
 
 # ----- what a student reads: the spread and the verdict ------------------------------

@@ -9,8 +9,9 @@ from conftest import app, charts, ok
 from explorer import densities as D
 from explorer.diffusions import CLD
 from explorer.kde import fit_kde
+from explorer.metrics import relative_fisher
 from explorer.targets import objective_target, training_kde
-from explorer.training import OBJECTIVE_REGISTRY, OBJECTIVES, Trainer, _rel_fisher
+from explorer.training import OBJECTIVE_REGISTRY, OBJECTIVES, Trainer
 
 
 @pytest.fixture(scope="module")
@@ -97,7 +98,7 @@ def test_esm_learns_the_kde_not_the_exact_score():
     r = tr.snapshot()
     to_kde, to_exact = r["fisher"][0.0], r["fisher_exact"][0.0]
     x = tr.eval_data
-    kde_bias = _rel_fisher(tr.kde().score(x), tr.density.score(x))
+    kde_bias = relative_fisher(tr.kde().score(x), tr.density.score(x))
     # the network has learned its target: 0.05 is the Train page's "learned" line, 8x the value measured
     assert to_kde < 0.05
     # ... and not the truth: it sits on the KDE's own error (Scott's bandwidth blurs the eight
