@@ -13,6 +13,7 @@ import time
 import torch
 
 from . import densities as D
+from . import registry
 from .simulate import simulate
 
 
@@ -50,11 +51,12 @@ def run_bench(particle_counts=(1000, 10000), steps=1000, device="all"):
             rows.append({"device": dev, "particles": n, "sampler": "bare-torch-ula", "steps": steps,
                          "particle_steps_per_s": bare, "vs_bare": 1.0})
             print(f"{dev} n={n:6d} bare torch ULA loop      {bare:12.3e} particle-steps/s", file=sys.stderr)
-            for sampler in ("langevin", "mala", "annealed", "underdamped", "cld", "cld-ode"):
+            for sampler in registry.names():
+                levels = registry.get(sampler).level == "sigma"      # steps are spread over noise levels
                 opts = {"sigmas": [5.66 * 0.6**i for i in range(10)], "steps_per_level": steps // 10} \
-                    if sampler == "annealed" else {"steps": steps}
+                    if levels else {"steps": steps}
                 simulate(d, sampler, particles=n, seed=0, device=dev, frames=20,
-                         **({"sigmas": opts["sigmas"][:1], "steps_per_level": 5} if sampler == "annealed" else {"steps": 5}))
+                         **({"sigmas": opts["sigmas"][:1], "steps_per_level": 5} if levels else {"steps": 5}))
                 _sync(dev)
                 t = time.perf_counter()
                 traj = simulate(d, sampler, particles=n, seed=0, device=dev, frames=200, **opts)

@@ -170,12 +170,12 @@ def cmd_sample(args):
         raise UsageError("--model is used only with --score model")
     elif model is None or score == "exact":
         model = score_source(density, score, seed=args.seed)
-    from .registry import check_model
+    from .registry import check_model, get
     check_model(args.sampler, model)
     device = resolve(args.device)
     opts = {}
     if args.steps is not None:
-        opts["steps_per_level" if args.sampler == "annealed" else "steps"] = args.steps
+        opts[get(args.sampler).steps_option] = args.steps
     if args.step_size is not None:
         opts["step_size"] = args.step_size
     traj, seconds = timed(simulate, model, args.sampler, particles=args.particles, seed=args.seed,

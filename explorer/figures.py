@@ -26,6 +26,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from . import registry
 from .fields import DensityGrid, FieldGrid, field_of_frame
 
 FONT = 18
@@ -350,7 +351,7 @@ def animation_figure(traj, box, *, density: DensityGrid | None = None, field: Fi
     # a text trace in the corner names the step and the noise level (sigma, or CLD's t)
     # as the frames advance: a frame's layout (title, annotations) is not redrawn with
     # redraw=False, a scatter trace's text is (checked in Chromium)
-    unit = "sigma" if traj.sampler == "annealed" else ("t" if traj.sampler in ("cld", "cld-ode") else None)
+    unit = registry.get(traj.sampler).level if traj.sampler in registry.SAMPLERS else None
     labels = _frame_labels(traj, unit)
     x0, x1, y0, y1 = box
     label_idx = len(fig.data)

@@ -106,7 +106,8 @@ class FrameRenderer:
         out["scat"] = ax.scatter(pos[0, :, 0], pos[0, :, 1], s=(marker_px * PT) ** 2, c=G.PARTICLE,
                                  edgecolors="white", linewidths=0.45, zorder=4, animated=True)
         if label:                       # the Sample animation's step / σ / t label
-            labels = G._frame_labels(traj, registry.get(traj.sampler).level)
+            labels = G._frame_labels(traj, registry.get(traj.sampler).level if traj.sampler in registry.SAMPLERS
+                                     else None)
             out["labels"] = [labels[f] for f in pick]
             out["text"] = ax.text(0.02, 0.98, out["labels"][0], transform=ax.transAxes, ha="left", va="top",
                                   fontsize=(G.FONT + 4) * PT, color="white", fontweight="bold", zorder=5,

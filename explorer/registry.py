@@ -26,7 +26,8 @@ class Sampler:
     its step and a step to try instead; ``options(model, settings)`` engine options from
     page settings by URL name (0 means the default); ``settings`` the Sample-page settings
     it reads, in widget order; ``step_setting`` the one the "use the suggested step"
-    button sets. ``kinetic``: carries a velocity (drawn in phase space); ``level``: what
+    button sets; ``steps_option`` the option the CLI's ``--steps`` sets; ``note(defaults)``
+    what the Sample page says under the animation about this sampler. ``kinetic``: carries a velocity (drawn in phase space); ``level``: what
     ``Trajectory.levels`` holds ("sigma", "t" or None); ``needs``: the score it requires
     ("score", "log_prob" for a Metropolis test, "noised" for scores at every noise level
     or time); ``field``: the arrows drawn under it ("fixed" grad log p, "levels" one field
@@ -40,6 +41,8 @@ class Sampler:
     options: Callable
     settings: tuple = ()
     step_setting: str = "steps"
+    steps_option: str = "steps"
+    note: Callable | None = None
     kinetic: bool = False
     level: str | None = None
     needs: str = "score"
@@ -202,12 +205,16 @@ register(Sampler(
     # particles in from the tails where a super-linear score traps plain MALA
     defaults=lambda m: {"steps": _mixing(m), "step_size": 1.0 * m.scale**2, "drift_cap": 5.0 / m.scale},
     stability=_step_stability("mala"),
-    options=_step_options("eps"), settings=("eps", "steps"), step_setting="eps", needs="log_prob"))
+    options=_step_options("eps"), settings=("eps", "steps"), step_setting="eps", needs="log_prob",
+    note=lambda d: (f"MALA's proposal uses the score capped at length {d['drift_cap']:.3g} = 5/s (MALTA, Roberts & "
+                    "Tweedie 1996): where the score grows faster than linearly (double-well, banana), plain MALA's "
+                    "proposals from the far tails overshoot and are all rejected, so those particles never move; the "
+                    "cap walks them in. Within ~5 std of a mode the cap is not reached, and the chain stays exact.")))
 
 register(Sampler(
     "annealed", "annealed Langevin", S.annealed_langevin, defaults=_annealed_defaults,
     stability=_annealed_stability, options=_annealed_options,
-    settings=("a_eps", "levels", "per_level", "sig_max", "sig_min"), step_setting="a_eps",
+    settings=("a_eps", "levels", "per_level", "sig_max", "sig_min"), step_setting="a_eps", steps_option="steps_per_level",
     level="sigma", needs="noised", field="levels"))
 
 register(Sampler(

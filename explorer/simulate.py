@@ -80,7 +80,7 @@ def simulate(model, sampler: str, particles: int = 1000, seed: int = 0, init: st
     entry = registry.get(sampler)
     given = {k: v for k, v in options.items() if v is not None}
     opts = {**entry.defaults(model), **given}
-    if sampler == "annealed" and "steps_per_level" not in given:
+    if "sigmas" in opts and "steps_per_level" not in given:
         opts["steps_per_level"] = level_steps(opts["sigmas"], model.scale)     # the schedule follows the levels
     box = box or model.box
     g = torch.Generator(device=device).manual_seed(int(seed))
@@ -92,7 +92,7 @@ def simulate(model, sampler: str, particles: int = 1000, seed: int = 0, init: st
     else:
         if x0 is None:
             x0 = initial(init, particles, box, g, device)
-        if sampler == "annealed":
+        if "sigmas" in opts:
             total = int(np.sum(np.broadcast_to(opts["steps_per_level"], (len(opts["sigmas"]),)))) + 1
         else:
             total = opts["steps"]
@@ -100,7 +100,7 @@ def simulate(model, sampler: str, particles: int = 1000, seed: int = 0, init: st
     if v0 is not None and entry.kinetic:
         opts["v"] = v0
     # annealed Langevin also records the end of every level: those frames count too
-    forced = len(opts["sigmas"]) if sampler == "annealed" else 0
+    forced = len(opts["sigmas"]) if "sigmas" in opts else 0
     opts.setdefault("record_every", max(1, math.ceil(total / max(frames - forced, 1))))
     half = 0.5 * max(box[1] - box[0], box[3] - box[2])
     opts.setdefault("escape", 50 * (half + max(abs(b) for b in box)))

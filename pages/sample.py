@@ -104,11 +104,8 @@ with left:
     bias = known_bias(sampler, model)
     if bias:
         st.caption("⚠️ " + bias)
-    if sampler == "mala":
-        st.caption(f"MALA's proposal uses the score capped at length {auto['drift_cap']:.3g} = 5/s (MALTA, Roberts & "
-                   "Tweedie 1996): where the score grows faster than linearly (double-well, banana), plain MALA's "
-                   "proposals from the far tails overshoot and are all rejected, so those particles never move; the "
-                   "cap walks them in. Within ~5 std of a mode the cap is not reached, and the chain stays exact.")
+    if entry.note:
+        st.caption(entry.note(auto))
     if (kinetic or present) and final is not None:
         show_chart(final, key="sample_final")
 with right:
