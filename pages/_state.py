@@ -61,6 +61,10 @@ class Training:
     upload_digest: str | None = None
     token: str = ""
 
+    def reset(self):
+        """Reset: a fresh trainer for the same settings (the loaded file and the token stay)."""
+        self.trainer, self.history = None, []
+
 
 def training() -> Training:
     return st.session_state.setdefault("training", Training())

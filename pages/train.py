@@ -183,7 +183,7 @@ label = "▶ Start" if trainer is None or trainer.step == 0 else ("▶ Continue"
 running = session.running
 b[0].button(label, type="primary", disabled=running, on_click=_start, args=(t.density, config, steps))
 b[1].button("■ Stop", disabled=not running, on_click=lambda: setattr(_state.training(), "running", False))
-b[2].button("↺ Reset", disabled=running, on_click=lambda: _state.training().__init__())
+b[2].button("↺ Reset", disabled=running, on_click=lambda: _state.training().reset())
 if session.error:
     st.error(session.error)
 
