@@ -75,6 +75,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="steps (per level for annealed)")
     _flag(s, "--step-size", default=None,
                    help="eps in the step form x + eps s + sqrt(2 eps) z (time step h for kinetic samplers)")
+    s.add_argument("--sde", default=None, choices=["vp", "ve"],
+                   help="the score SDE of forward, reverse-sde, pc and pf-ode (default vp)")
+    _flag(s, "--snr", help="pc's corrector signal-to-noise ratio r (default 0.1; 0: no corrector)")
     _flag(s, "--seed")
     s.add_argument("--init", default="gaussian", choices=list(INITS))
     _flag(s, "--frames")
@@ -95,6 +98,19 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--device", default="auto", help="auto, cpu, cuda or mps")
     _flag(t, "--seed")
     t.add_argument("--out", required=True, help="where to save the model (.pt)")
+
+    lk = sub.add_parser("likelihood", help="log-likelihood of points through the probability-flow ODE, as JSON")
+    src = lk.add_mutually_exclusive_group(required=True)
+    src.add_argument("--density", help="a built-in density name (see `densities`)")
+    src.add_argument("--data", help="a CSV of x,y rows: its KDE is the density")
+    lk.add_argument("--params", type=_json_params, default=None, help="density parameters as a JSON object")
+    lk.add_argument("--points", required=True, help="a CSV of x,y rows: the points to score")
+    lk.add_argument("--sde", default="vp", choices=["vp", "ve"])
+    lk.add_argument("--score", default=None, choices=["exact", "kde", "model"])
+    lk.add_argument("--model", default=None, help="a model file from `train` (with --score model)")
+    _flag(lk, "--steps", default=200, help="Heun steps from t = 0.001 to 1")
+    _flag(lk, "--seed")
+    lk.add_argument("--out", default=None, help="write the per-point values to this .npz")
 
     sub.add_parser("limits", help="the limits on one request in force (SFE_MAX_* environment variables) as JSON")
     sub.add_parser("presets", help="list the lesson presets (name, title, page, settings) as JSON")
@@ -173,9 +189,17 @@ def cmd_sample(args):
     from .registry import check_model, get
     check_model(args.sampler, model)
     device = resolve(args.device)
+    entry = get(args.sampler)
     opts = {}
+    if "sde" in entry.settings:
+        if args.snr is not None and "snr" not in entry.settings:
+            raise UsageError(f"--snr is pc's corrector setting; {args.sampler} has no corrector")
+        opts.update(entry.options(model, {"sde": args.sde or "vp", "snr": args.snr}))
+    elif args.sde is not None or args.snr is not None:
+        raise UsageError(f"--sde and --snr belong to the score-SDE samplers (forward, reverse-sde, pc, pf-ode), "
+                         f"not {args.sampler}")
     if args.steps is not None:
-        opts[get(args.sampler).steps_option] = args.steps
+        opts[entry.steps_option] = args.steps
     if args.step_size is not None:
         opts["step_size"] = args.step_size
     traj, seconds = timed(simulate, model, args.sampler, particles=args.particles, seed=args.seed,
@@ -261,6 +285,50 @@ def _jsonable(v):
     return str(v)
 
 
+def cmd_likelihood(args):
+    """log p_0 of each point through the probability-flow ODE beside the exact log-density."""
+    import time
+
+    import torch
+
+    from .data import read_xy_file
+    from .devices import resolve
+    from .registry import _sde_of
+    from .sdes import log_likelihood, terminal_log_prob
+    _check_writable(args.out)
+    density, model = _load_target(args)
+    score = args.score or ("model" if args.model else "exact" if density.has_score else "kde")
+    if score == "model":
+        if not args.model:
+            raise UsageError("--score model needs --model FILE (a file written by `python -m explorer train`)")
+        from .modelio import load_model
+        model = load_model(args.model, device=resolve("cpu"))
+    elif model is None or score == "exact":
+        from .simulate import score_source
+        model = score_source(density, score, seed=args.seed)
+    got = read_xy_file(args.points)
+    for note in got.notes:
+        print(f"note: {args.points}: {note}", file=sys.stderr)
+    x = torch.as_tensor(got.points, dtype=torch.float64)
+    sde = _sde_of(model, {"sde": args.sde})
+    t0 = time.perf_counter()
+    log_p1, terminal = terminal_log_prob(model, sde)
+    ode = log_likelihood(model, x, sde=sde, steps=args.steps, terminal=log_p1)
+    seconds = time.perf_counter() - t0
+    result = {"density": density.name, "score": score, "sde": sde.config(), "points": len(x), "steps": args.steps, "terminal": terminal,
+              "mean_log_prob_ode": float(ode.mean()), "seconds": round(seconds, 4)}
+    exact = None
+    if density.has_score and density.kind != "samples":
+        exact = density.log_prob(x.to(torch.float32)).double()
+        result["mean_log_prob_exact"] = float(exact.mean())
+        result["mean_abs_gap"] = float((ode - exact).abs().mean())
+    if args.out:
+        cols = {"log_prob_ode": ode.numpy(), **({"log_prob_exact": exact.numpy()} if exact is not None else {})}
+        _write_npz(args.out, points=got.points, **cols)
+        result["out"] = args.out
+    return result
+
+
 def cmd_bench(args):
     from .bench import run_bench
     return run_bench(args.particles, args.steps, args.device)
@@ -323,7 +391,7 @@ def cmd_export(args):
     return results[0]
 
 
-COMMANDS = {"limits": cmd_limits, "presets": cmd_presets, "export": cmd_export, "densities": cmd_densities, "sample": cmd_sample, "train": cmd_train, "bench": cmd_bench}
+COMMANDS = {"likelihood": cmd_likelihood, "limits": cmd_limits, "presets": cmd_presets, "export": cmd_export, "densities": cmd_densities, "sample": cmd_sample, "train": cmd_train, "bench": cmd_bench}
 
 
 def main(argv=None) -> int:

@@ -186,6 +186,23 @@ def cld_fields(model, box, times, cld, n: int = 17, margin: float = 0.5) -> list
     return out
 
 
+def sde_fields(model, box, times, sde, n: int = 17, margin: float = 0.5) -> list[FieldGrid]:
+    """grad log p_t of a score SDE's marginal (``diffusions.VE`` or ``VP``; Song et al. 2021),
+    one grid per distinct time in ``times`` (a run's ``Trajectory.levels``), in their order:
+    the field that drives the reverse samplers at that t."""
+    pts = _arrow_points(box, n, margin)
+    out, seen = [], set()
+    for t in times:
+        t = float(t)
+        if t in seen:
+            continue
+        seen.add(t)
+        with torch.no_grad():
+            s = sde.score(model, pts, t)
+        out.append(_grid(pts, s, t=t))
+    return out
+
+
 def field_of_frame(fields, levels) -> list[int]:
     """For each frame's level (sigma, or CLD's t) the index of the field drawn under it:
     the nearest ``FieldGrid.level``. A level below every field's (annealed Langevin's

@@ -225,6 +225,8 @@ def _trail_arrays(pos: np.ndarray, band, max_jump: float = np.inf) -> np.ndarray
 
 
 def _frame_labels(traj, unit_levels: str | None) -> list[str]:
+    from .diffusions import sde_from_config
+    sde = sde_from_config(traj.params["sde"]) if isinstance(traj.params.get("sde"), dict) else None
     labels = []
     for s, lev in zip(traj.steps, traj.levels):
         lab = f"step {int(s)}"
@@ -232,6 +234,8 @@ def _frame_labels(traj, unit_levels: str | None) -> list[str]:
             lab += f" · σ = {lev:.3g}" if lev > 0 else " · denoised"
         elif unit_levels == "t":
             lab += f" · t = {lev:.3f}"
+            if sde is not None:             # a score SDE: the noise level sigma(t) the data carry at t
+                lab += " · " + sde.label(float(lev))
         labels.append(lab)
     return labels
 

@@ -25,7 +25,7 @@ from . import fields as F
 from . import figures as G
 from . import registry
 from . import settings as SET
-from .diffusions import CLD
+from .diffusions import CLD, sde_from_config
 from .kde import KDE
 from .samplers import Trajectory
 from .simulate import evaluate, initial, score_source, simulate
@@ -241,7 +241,13 @@ def lockstep(model, samplers, *, particles: int = 1000, seed: int = 0, init: str
         entry = registry.get(name)
         opts = {k: v for k, v in (options.get(name) or {}).items() if v is not None}
         start, x, v = init, x0.clone(), None
-        if entry.own_prior:
+        if entry.own_prior and not entry.kinetic:
+            # its own law (an SDE's prior, the data), drawn from the seed: samplers with the
+            # same law (reverse-sde and pf-ode of one SDE) start from the same draw
+            full = {**entry.defaults(model), **opts}
+            x, _ = entry.prior(model, full, particles, torch.Generator(device=device).manual_seed(int(seed)), device)
+            start = "own prior"
+        elif entry.own_prior:
             if init == "prior":
                 v = math.sqrt((opts.get("cld") or getattr(model, "cld", None) or CLD()).mass) * z
             else:
@@ -304,6 +310,8 @@ def arrows_under(model, density, sampler: str, traj: Trajectory):
     try:
         if kind == "levels":
             return None, F.level_fields(model, box, traj.params["sigmas"], ARROWS)
+        if kind == "sde":
+            return None, F.sde_fields(model, box, traj.levels, sde_from_config(traj.params["sde"]), ARROWS)
         if kind == "cld":
             if getattr(model, "kind", "") == "learned":
                 return None, None

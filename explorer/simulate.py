@@ -11,7 +11,6 @@ import torch
 
 from . import metrics, registry
 from .densities import Density
-from .diffusions import CLD
 from .kde import fit_kde
 from .samplers import Trajectory, level_steps
 from .validate import check_work
@@ -85,9 +84,8 @@ def simulate(model, sampler: str, particles: int = 1000, seed: int = 0, init: st
     box = box or model.box
     g = torch.Generator(device=device).manual_seed(int(seed))
     if entry.own_prior:
-        cld = opts.setdefault("cld", getattr(model, "cld", None) or CLD())
         if x0 is None:
-            x0, v0 = cld.prior_sample(particles, generator=g, device=device)
+            x0, v0 = entry.prior(model, opts, particles, g, device)
         total = opts["steps"] + 1
     else:
         if x0 is None:
