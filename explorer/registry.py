@@ -168,7 +168,7 @@ def _underdamped_options(model, s):
 
 def _annealed_options(model, s):
     levels = int(s.get("levels") or S.LEVELS)
-    smax = float(s.get("sig_max") or model.sigma_max)
+    smax = float(s.get("sig_max") or 5 * model.sigma_max)
     smin = float(s.get("sig_min") or 0.1 * model.scale)
     if not smax > smin > 0:
         raise ValueError(f"annealing needs σ_max > σ_min > 0 (got σ_max = {smax:g}, σ_min = {smin:g})")
@@ -242,13 +242,16 @@ for _name, _label, _fn in (("cld", "CLD (SSCS)", S.cld_sscs), ("cld-ode", "CLD p
 # ----- score SDEs (Song et al. 2021): VE or VP, the time-dependent score grad log p_t -------
 def _sde_of(model, s: dict):
     """The SDE a page's settings ask for: VP with beta_min/beta_max, or VE with sigma_min/
-    sigma_max (0: the data's spread and a hundredth of its narrowest scale)."""
+    sigma_max (0: five times the data's spread, and a hundredth of its narrowest scale).
+    VE's prior is N(0, sigma_max^2 I) while p_1 is the data noised by it: the data's spread
+    and its offset from 0 must be small against sigma_max, or the prior's mass lands in the
+    wrong basins (mixture-1to4 at sigma_max = its spread: weights 0.25 / 0.75)."""
     if s.get("sde", "vp") == "vp":
         lo, hi = float(s.get("beta_min") or 0.1), float(s.get("beta_max") or 20.0)
         if not hi > lo > 0:
             raise ValueError(f"VP needs β_max > β_min > 0 (got β_min = {lo:g}, β_max = {hi:g})")
         return VP(lo, hi)
-    smax = float(s.get("sig_max") or model.sigma_max)
+    smax = float(s.get("sig_max") or 5 * model.sigma_max)
     smin = float(s.get("sig_min") or 0.01 * model.scale)
     if not smax > smin > 0:
         raise ValueError(f"VE needs σ_max > σ_min > 0 (got σ_max = {smax:g}, σ_min = {smin:g})")

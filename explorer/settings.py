@@ -138,7 +138,7 @@ _ALL = [
             "0 = default: scheduled by each level's relaxation time, {per_level_min}–{per_level_max} a level, "
             "{per_level_total:,} in all (the small σ relax slowest)", name="steps_per_level", step=10),
     Setting("sig_max", "sample", 0.0, _float(0.0, 100.0), "σ_max", "number",
-            "0 = default: {sigma_max:.3g} (the data's spread)", fmt="%.3g"),
+            "0 = default: {sigma_max:.3g} (the data's spread; a VE SDE: five times it)", fmt="%.3g"),
     Setting("sig_min", "sample", 0.0, _float(0.0, 10.0), "σ_min", "number",
             "0 = default: {sigma_min:.3g} (annealed Langevin; a VE SDE: a tenth of it)", fmt="%.3g"),
     Setting("mass", "sample", 1.0, _float(0.01, 100.0), "mass M", "number", fmt="%.3g"),
