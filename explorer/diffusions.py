@@ -112,7 +112,9 @@ class VP:
         return -0.5 * (x**2).sum(1) - 0.5 * d * math.log(2 * math.pi)
 
     def corrector_alpha(self, t, dt):
-        return 1.0 - self.beta(t) * dt
+        # Song et al.'s code uses alpha_i = 1 - beta_i with beta_i = beta(t) dt, negative
+        # when a coarse grid makes beta(t) dt > 1; exp(-beta dt) agrees to first order and stays in (0, 1)
+        return math.exp(-self.beta(t) * dt)
 
     def label(self, t) -> str:
         alpha, s = self.marginal(t)

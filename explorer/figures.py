@@ -467,6 +467,24 @@ def final_figure(samples, reference, box, *, density: DensityGrid | None = None,
     return fig
 
 
+def likelihood_figure(got: dict, *, height=360) -> go.Figure | None:
+    """Each point's log-likelihood through the probability-flow ODE against its exact
+    log-density (``scene.likelihood``), with the line where they agree."""
+    if not got or got.get("exact") is None:
+        return None
+    exact, ode = np.asarray(got["exact"]), np.asarray(got["ode"])
+    lo, hi = float(min(exact.min(), ode.min())), float(max(exact.max(), ode.max()))
+    fig = go.Figure([go.Scatter(x=[lo, hi], y=[lo, hi], mode="lines", line=dict(color="#888", dash="dash"),
+                                name="agreement"),
+                     go.Scatter(x=exact, y=ode, mode="markers", marker=dict(size=7, color="#1f77b4"),
+                                name="points")])
+    fig.update_xaxes(title="exact log p(x)")
+    fig.update_yaxes(title="log p(x) through the ODE")
+    _layout(fig, height=height, title=f"ODE log-likelihood of {len(ode)} draws of the target", top=50)
+    fig.update_layout(showlegend=False)
+    return fig
+
+
 def mode_weights_figure(evals: dict, *, height=360) -> go.Figure | None:
     """Per-mode weights of each run (bars) against the true weights (black ticks)."""
     evs = {k: e for k, e in evals.items() if e and "mode_weights" in e}

@@ -168,7 +168,7 @@ def _underdamped_options(model, s):
 
 def _annealed_options(model, s):
     levels = int(s.get("levels") or S.LEVELS)
-    smax = float(s.get("sig_max") or 5 * model.sigma_max)
+    smax = float(s.get("sig_max") or model.sigma_max)
     smin = float(s.get("sig_min") or 0.1 * model.scale)
     if not smax > smin > 0:
         raise ValueError(f"annealing needs σ_max > σ_min > 0 (got σ_max = {smax:g}, σ_min = {smin:g})")
@@ -240,7 +240,7 @@ for _name, _label, _fn in (("cld", "CLD (SSCS)", S.cld_sscs), ("cld-ode", "CLD p
 
 
 # ----- score SDEs (Song et al. 2021): VE or VP, the time-dependent score grad log p_t -------
-def _sde_of(model, s: dict):
+def sde_of(model, s: dict):
     """The SDE a page's settings ask for: VP with beta_min/beta_max, or VE with sigma_min/
     sigma_max (0: five times the data's spread, and a hundredth of its narrowest scale).
     VE's prior is N(0, sigma_max^2 I) while p_1 is the data noised by it: the data's spread
@@ -259,7 +259,7 @@ def _sde_of(model, s: dict):
 
 
 def _sde_options(model, s):
-    out = {"sde": _sde_of(model, s)}
+    out = {"sde": sde_of(model, s)}
     if s.get("steps"):
         out["steps"] = int(s["steps"])
     if "snr" in s and s["snr"] is not None:

@@ -128,7 +128,7 @@ def run_spec(values: dict, page: str = "sample") -> RunSpec:
     ``figures.compare_figure``, draws neither trails nor arrows."""
     v = {**SET.defaults(page), **values}
     if page == "compare":
-        shared = {SET.SETTINGS[k].code: v[k] for k in ("c_eps", "c_steps", "c_friction")}
+        shared = {SET.SETTINGS[k].code: v[k] for k in ("c_eps", "c_steps", "c_friction", "c_sde")}
         return RunSpec(tuple(v["cmp"]), v["c_score"], json.dumps(shared, sort_keys=True), int(v["c_particles"]),
                        int(v["c_seed"]), v["c_init"], int(v["c_frames"]), trails=False, arrows=False)
     mine = registry.get(v["sampler"]).settings
@@ -285,6 +285,21 @@ def run(model, density, spec: RunSpec, guard=contextlib.nullcontext) -> dict:
             secs = time.perf_counter() - t0
         out[name] = {"traj": traj, "eval": judge(traj, density, spec.seed), "seconds": secs}
     return out
+
+
+LIKELIHOOD_POINTS = 200
+
+
+def likelihood(model, density, spec: RunSpec, points: int = LIKELIHOOD_POINTS) -> dict:
+    """The probability-flow ODE as a flow (``sdes.likelihoods``): the log-likelihood of
+    ``points`` draws of the target (seeded by the run's seed) under the run's SDE and
+    score, beside the exact log-density; {} where the run has no SDE or the target no draws."""
+    from . import sdes
+    opts = spec.options(model).get(spec.samplers[0], {})
+    if "sde" not in opts or not hasattr(density, "sample"):
+        return {}
+    x = density.sample(points, torch.Generator().manual_seed(spec.seed))
+    return {"points": x.double().numpy(), **sdes.likelihoods(model, density, x, sde=opts["sde"])}
 
 
 # ----- what is drawn under the particles --------------------------------------------------

@@ -168,15 +168,19 @@ _ALL = [
             "select_slider"),
     Setting("c_init", "compare", "prior", _choice(INITS), "initial particles", "select",
             "One draw shared by every sampler. CLD needs a draw of its prior: with 'prior' it shares it, otherwise "
-            "it starts from its own."),
+            "it starts from its own. The score-SDE samplers always start from their own law (the SDE's prior; "
+            "the data for the forward process), shared among them."),
     Setting("c_seed", "compare", 0, _int(0, SEED_MAX), "seed", "number", step=1),
     Setting("c_eps", "compare", 0.0, _float(0.0, 100.0), "step size ε for Langevin and MALA", "number", name="eps",
             fmt="%.4g"),
-    Setting("c_steps", "compare", 0, _int(0, 100_000, "steps"), "steps (Langevin, MALA, underdamped, CLD)", "number",
-            name="steps", step=100),
+    Setting("c_steps", "compare", 0, _int(0, 100_000, "steps"), "steps (Langevin, MALA, underdamped, CLD, SDEs)",
+            "number", name="steps", step=100),
     Setting("c_friction", "compare", 0.0, _float(0.0, 1000.0), "underdamped friction Γ", "number",
             "0 = critical damping at the narrowest mode, Γ = 2√(M/s²): the fastest settling without oscillation. "
             "Smaller Γ swings through the modes.", name="friction", fmt="%.4g"),
+    Setting("c_sde", "compare", "vp", _choice(("vp", "ve")), "SDE (forward, reverse-sde, pc, pf-ode)", "radio",
+            "One SDE for every score-SDE sampler in the comparison: vp (variance preserving, prior N(0, I)) or "
+            "ve (variance exploding, prior N(0, σ_max² I))", name="sde"),
     Setting("c_frames", "compare", 200, _choice((50, 100, 200, 300), "frames"), "frames recorded", "select_slider"),
     # ----- Train -----
     Setting("tr_objective", "train", "ncsn", _choice(OBJECTIVES), "objective", "select", name="objective"),

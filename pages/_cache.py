@@ -98,3 +98,12 @@ def scene(mkey: str, spec: SC.SceneSpec, _model, _density, parts: bool = True):
     got = runs(mkey, spec.run, _model, _density)
     return SC.make_scene(spec, _model, _density, {k: r["traj"] for k, r in got.items()}, parts=parts,
                          compare=spec.page == "compare")
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def likelihood(mkey: str, spec: SC.RunSpec, _model, _density):
+    """The probability-flow ODE's log-likelihood of draws of the target, and its figure."""
+    from explorer.figures import likelihood_figure
+    with _runtime.gate():
+        got = SC.likelihood(_model, _density, spec)
+    return got, _style.canonical(likelihood_figure(got))

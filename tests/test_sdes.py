@@ -44,7 +44,7 @@ def test_reverse_samplers_land_on_the_target_with_its_weights(sampler, name):
     cross, so the weights come out right (within 0.03, 3 binomial sd at 2,000) and the
     energy distance sits under its floor; the spread within 4%."""
     d = D.get("mixture-1to4")
-    traj = simulate(d, sampler, particles=2000, seed=0, frames=10, sde=registry._sde_of(d, {"sde": name}))
+    traj = simulate(d, sampler, particles=2000, seed=0, frames=10, sde=registry.sde_of(d, {"sde": name}))
     ev = evaluate(traj, d)
     assert ev["energy_distance"] < ev["energy_distance_floor"]
     assert ev["mode_weights"][0] == pytest.approx(0.2, abs=0.03)
@@ -74,7 +74,7 @@ def test_the_ode_returns_to_its_start_and_is_deterministic():
 def test_the_ode_likelihood_is_the_exact_log_density(name, target):
     """log p_0 through the ODE (exact divergence, exact p_1) within 0.01 nats of the truth."""
     d = D.get(target)
-    sde = registry._sde_of(d, {"sde": name})
+    sde = registry.sde_of(d, {"sde": name})
     x = d.sample(200, torch.Generator().manual_seed(0)).double()
     ode = sdes.log_likelihood(d, x, sde=sde, steps=200)
     exact = d.log_prob(x.float()).double()
@@ -101,7 +101,7 @@ def test_a_noise_conditional_network_is_asked_at_s_t_over_alpha_t():
 def test_bad_sde_settings_say_what_is_accepted():
     d = D.get("eight-gaussians")
     with pytest.raises(ValueError, match="β_max > β_min"):
-        registry._sde_of(d, {"sde": "vp", "beta_min": 5.0, "beta_max": 1.0})
+        registry.sde_of(d, {"sde": "vp", "beta_min": 5.0, "beta_max": 1.0})
     with pytest.raises(ValueError, match="snr must be"):
         sdes.pc(d, torch.zeros(5, 2), sde=VP(), steps=2, snr=-1.0)
     r = subprocess.run([sys.executable, "-m", "explorer", "sample", "--density", "ring", "--sampler", "langevin",
