@@ -30,6 +30,7 @@ DATASETS = ("moons", "circles", "swiss-roll")
 KERNELS = ("gaussian", "epanechnikov", "uniform")
 INITS = ("gaussian", "uniform", "prior")
 SCORES = ("exact", "kde", "learned")
+SDE_TIMES = (0.0, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
 SIGMAS = (0.0, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0, 8.0)
 PARTICLES = (100, 250, 500, 1000, 2000, 5000, 10000, 20000, 50000, 100000)
 
@@ -111,6 +112,10 @@ _ALL = [
     # ----- Density & field -----
     Setting("sigma", "density", 0.0, _choice(SIGMAS), "noise level σ (shows p_σ = p ∗ N(0, σ²I) and its score)",
             "select_slider"),
+    Setting("noise", "density", "sigma", _choice(("sigma", "ve", "vp")), "noise", "radio",
+            "sigma: p_σ = p ∗ N(0, σ²I) at the level σ (annealed Langevin's fields); ve or vp: p_t, the law of the "
+            "score SDE's forward process at time t (Song et al. 2021), its prior at t = 1"),
+    Setting("sde_t", "density", 0.5, _choice(SDE_TIMES), "SDE time t (p_t and ∇log p_t)", "select_slider"),
     Setting("arrows", "density", "normalised", _choice(("normalised", "raw")), "arrow length", "radio"),
     Setting("colour", "density", False, BOOL, "colour by |score|", "toggle"),
     Setting("logp", "density", False, BOOL, "log density", "toggle"),

@@ -9,6 +9,7 @@ import streamlit as st
 import torch
 
 from explorer import fields as F
+from explorer import registry
 from explorer import scene as SC
 from pages import _runtime, _state, _style
 
@@ -60,6 +61,19 @@ def grids(mkey: str, _model, box: tuple, sigma: float, n_arrows: int, n_grid: in
     except ValueError as e:
         dg, fg, note = None, None, str(e)
     return dg, fg, note
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def sde_grids(mkey: str, _model, box: tuple, sde: str, t: float, n_arrows: int, n_grid: int = 120):
+    """(DensityGrid or None, FieldGrid, note, the SDE) of p_t of a score SDE at time t."""
+    note, s = "", None
+    try:
+        s = registry.sde_of(_model, {"sde": sde})
+        dg = F.sde_density_grid(_model, box, s, t, n_grid)
+        fg = F.sde_fields(_model, box, [t], s, n_arrows)[0]
+    except ValueError as e:
+        dg, fg, note = None, None, str(e)
+    return dg, fg, note, s
 
 
 @st.cache_data(show_spinner=False, max_entries=16)

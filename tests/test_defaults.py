@@ -111,6 +111,21 @@ def test_default_run_lands_on_its_target(target, sampler):
     _judge(_runs(d, sampler), f"{target}/{sampler}")
 
 
+@pytest.mark.parametrize("target", TARGETS)
+@pytest.mark.parametrize("sampler", ["reverse-sde", "pc", "pf-ode"])
+def test_the_ve_sde_lands_on_every_target(target, sampler):
+    """The score-SDE samplers' defaults run VP; VE (sigma_min a hundredth of the narrowest
+    scale, sigma_max five times the spread: registry.sde_of) lands too. No barrier to
+    cross, so mixture-1to4, grid-25 and two-rings land as well."""
+    d = D.get(target)
+    evals = []
+    for seed in SEEDS:
+        tr = simulate(d, sampler, particles=PARTICLES, seed=seed, sde=registry.sde_of(d, {"sde": "ve"}))
+        assert tr.diverged_at is None, tr.message
+        evals.append(evaluate(tr, d, seed=seed))
+    _judge(evals, f"{target}/{sampler}/ve")
+
+
 @pytest.mark.parametrize("data", DATASETS)
 @pytest.mark.parametrize("sampler", LANDING)
 def test_default_run_lands_on_the_kde_of_a_data_set(data, sampler):

@@ -121,3 +121,16 @@ def test_cli_likelihood_prints_both_means(tmp_path):
     assert abs(got["mean_log_prob_ode"] - got["mean_log_prob_exact"]) < 0.01 and got["seconds"] > 0
     z = np.load(tmp_path / "l.npz")
     assert z["log_prob_ode"].shape == (100,) and math.isfinite(float(z["log_prob_exact"].mean()))
+
+
+@pytest.mark.parametrize("name", ["vp", "ve"])
+def test_the_density_pages_p_t_is_the_exact_marginal(name):
+    """fields.sde_density_grid (the Density page's p_t) against the exact noised mixture."""
+    from explorer import fields as F
+    d = D.get("mixture-1to4")
+    sde = registry.sde_of(d, {"sde": name})
+    for t in (0.0, 0.3, 0.7, 1.0):
+        dg = F.sde_density_grid(d, d.box, sde, t, 41)
+        xs, ys, pts = F.lattice(d.box, 41)
+        exact = sde.marginal_mixture(d.as_mixture(), t).log_prob(pts).numpy().reshape(41, 41)
+        assert np.allclose(dg.logz, exact, atol=1e-4, rtol=1e-5), t      # float32 grid
