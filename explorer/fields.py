@@ -132,7 +132,7 @@ def sde_density_grid(model, box, sde, t: float, n: int = 120) -> DensityGrid | N
     VP x_t = alpha x_0 + s z, so p_t(x) = p_(s/alpha)(x / alpha) / alpha^d."""
     if not has_density(model):
         return None
-    alpha = sde.marginal(t)[0] if hasattr(sde, "marginal") else 1.0
+    alpha = sde.marginal(t)[0]
     xs, ys, pts = lattice(box, n)
     with torch.no_grad():
         logp = (log_density(model, pts / alpha, sde.noise_level(t)) - pts.shape[1] * math.log(alpha))

@@ -15,6 +15,7 @@ import math
 
 import torch
 
+from .mixture import MixturePath
 from .samplers import Trajectory, _noise, _Recorder
 
 
@@ -25,6 +26,28 @@ def times(steps: int, eps: float) -> torch.Tensor:
 
 def _score(sde, model, x, t):
     return sde.score(model, x, float(t)).to(x.dtype)
+
+
+def _exact_mixture(model):
+    """The Gaussian mixture that is ``model`` at every noise level (a mixture target, a
+    Gaussian KDE), else None (an analytic density's surrogate changes lattice with sigma;
+    a network has none)."""
+    if getattr(model, "kind", None) == "mixture" or (getattr(model, "kind", None) == "kde"
+                                                      and getattr(model, "kernel", None) == "gaussian"):
+        return model.mixture
+    return None
+
+
+def _scorer(sde, model, grid, x):
+    """grad log p_t at the run's grid times, as (x, index) -> score. An exact mixture's p_t
+    is the mixture of a_t X + s_t Z at every t: all the grid's parameters are computed once
+    (``mixture.MixturePath``) instead of a new mixture each step; anything else is asked
+    at each t through ``sde.score``."""
+    mix = _exact_mixture(model)
+    if mix is None:
+        return lambda y, k: _score(sde, model, y, grid[k])
+    a, s = zip(*(sde.marginal(float(t)) for t in grid))
+    return MixturePath(mix, a, s, x.dtype, x.device).score
 
 
 def forward(model, x, *, sde, steps=500, generator=None, record_every=1, escape=math.inf) -> Trajectory:
@@ -48,11 +71,12 @@ def reverse_sde(model, x, *, sde, steps=1000, eps=1e-3, denoise=True, generator=
     step (Tweedie's mean, as the paper's code does)."""
     rec = _Recorder("reverse-sde", record_every, escape)
     grid = times(steps, eps)
+    score = _scorer(sde, model, grid, x)
     rec.record(0, x, level=1.0)
     for k in range(1, steps + 1):
         t, dt = float(grid[k - 1]), float(grid[k - 1] - grid[k])
         g2 = sde.g2(t)
-        mean = x - (sde.drift(x, t) - g2 * _score(sde, model, x, t)) * dt
+        mean = x - (sde.drift(x, t) - g2 * score(x, k - 1)) * dt
         x = mean + math.sqrt(g2 * dt) * _noise(x, generator) if not (denoise and k == steps) else mean
         if not rec.ok(k, x):
             break
@@ -70,17 +94,18 @@ def pc(model, x, *, sde, steps=500, snr=0.1, corrector_steps=1, eps=1e-3, denois
         raise ValueError(f"snr must be ≥ 0, not {snr}")
     rec = _Recorder("pc", record_every, escape)
     grid = times(steps, eps)
+    score = _scorer(sde, model, grid, x)
     rec.record(0, x, level=1.0)
     for k in range(1, steps + 1):
         t, t1, dt = float(grid[k - 1]), float(grid[k]), float(grid[k - 1] - grid[k])
         g2 = sde.g2(t)
-        mean = x - (sde.drift(x, t) - g2 * _score(sde, model, x, t)) * dt
+        mean = x - (sde.drift(x, t) - g2 * score(x, k - 1)) * dt
         last = denoise and k == steps
         x = mean if last else mean + math.sqrt(g2 * dt) * _noise(x, generator)
         if not last:
             a = sde.corrector_alpha(t1, dt)
             for _ in range(corrector_steps):
-                s = _score(sde, model, x, t1)
+                s = score(x, k)
                 z = _noise(x, generator)
                 step = 2 * a * (snr * z.norm(dim=1).mean() / s.norm(dim=1).mean().clamp_min(1e-12)) ** 2
                 x = x + step * s + torch.sqrt(2 * step) * z
@@ -102,12 +127,18 @@ def pf_ode(model, x, *, sde, steps=200, eps=1e-3, generator=None, record_every=1
     deterministic given the prior draw."""
     rec = _Recorder("pf-ode", record_every, escape)
     grid = times(steps, eps)
+    score = _scorer(sde, model, grid, x)
+
+    def drift(y, k):            # ode_drift at grid[k]
+        t = float(grid[k])
+        return sde.drift(y, t) - 0.5 * sde.g2(t) * score(y, k)
+
     rec.record(0, x, level=1.0)
     for k in range(1, steps + 1):
         t, t1 = float(grid[k - 1]), float(grid[k])
-        d0 = ode_drift(sde, model, x, t)
+        d0 = drift(x, k - 1)
         y = x + (t1 - t) * d0
-        x = x + 0.5 * (t1 - t) * (d0 + ode_drift(sde, model, y, t1))
+        x = x + 0.5 * (t1 - t) * (d0 + drift(y, k))
         if not rec.ok(k, x):
             break
         rec.record(k, x, level=t1, force=k == steps)

@@ -134,3 +134,20 @@ def test_the_density_pages_p_t_is_the_exact_marginal(name):
         xs, ys, pts = F.lattice(d.box, 41)
         exact = sde.marginal_mixture(d.as_mixture(), t).log_prob(pts).numpy().reshape(41, 41)
         assert np.allclose(dg.logz, exact, atol=1e-4, rtol=1e-5), t      # float32 grid
+
+
+@pytest.mark.parametrize("name", ["vp", "ve"])
+@pytest.mark.parametrize("target", ["eight-gaussians", "gmm", "moons"])
+def test_the_precomputed_path_is_the_score_at_every_t(name, target):
+    """The samplers' precomputed p_t parameters (mixture.MixturePath: a shared covariance,
+    full covariances per component, a Gaussian KDE) give sde.score's answer at each time."""
+    from explorer.kde import KDE
+    d = D.get(target)
+    model = d if d.has_score else KDE(d.sample(300, torch.Generator().manual_seed(0)))
+    sde = registry.sde_of(model, {"sde": name})
+    grid = sdes.times(50, 1e-3)
+    x = torch.randn(400, 2, generator=torch.Generator().manual_seed(1), dtype=torch.float64) * 2
+    score = sdes._scorer(sde, model, grid, x)
+    for k in (0, 10, 25, 49, 50):
+        want = sde.score(model, x, float(grid[k]))
+        assert torch.allclose(score(x, k), want, rtol=1e-6, atol=1e-8 * float(want.abs().max())), k
