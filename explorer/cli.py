@@ -213,6 +213,8 @@ def cmd_sample(args):
                 "modes_hit", "good_share", "spread"):
         if key in ev:
             result[key] = ev[key]
+    if entry.ends == "noise":
+        result["judged_against"] = "p_1, the exact law of the data noised to the run's last t"
     if traj.acceptance is not None:
         result["acceptance"] = traj.acceptance
     if traj.diverged_at is not None:

@@ -410,6 +410,19 @@ def timeline_frames(traj, n_frames: int) -> np.ndarray:
     return np.arange(n_frames)
 
 
+def _compare_times(trajs: dict, n_frames: int, i: int) -> str:
+    """The time t of each run whose frames carry one (CLD, the score SDEs) at timeline
+    frame i: once where they agree to the label's 3 decimals, else one per run."""
+    ts = {t.sampler: float(t.levels[timeline_frames(t, n_frames)[i]]) for t in trajs.values()
+          if registry.get(t.sampler).level == "t" and t.levels is not None}
+    shown = {f"{v:.3f}" for v in ts.values()}
+    if not ts:
+        return ""
+    if len(shown) == 1:
+        return f" · t = {shown.pop()}"
+    return " · " + " · ".join(f"{name} t = {v:.3f}" for name, v in ts.items())
+
+
 def compare_figure(trajs: dict, box, *, density: DensityGrid | None = None, frame_ms=60, height=640,
                    max_points: int = POINT_FRAMES, notes: dict | None = None) -> go.Figure:
     """2-4 runs in lockstep: one panel each over the same density, one timeline.
@@ -445,7 +458,8 @@ def compare_figure(trajs: dict, box, *, density: DensityGrid | None = None, fram
                                data=[go.Scatter(x=s[i, :, 0], y=s[i, :, 1]) for s in series]))
     fig.frames = frames
     fig.update_layout(images=images)
-    labels = [f"{round(100 * i / max(n_frames - 1, 1))}% of each run" for i in range(n_frames)]
+    labels = [f"{round(100 * i / max(n_frames - 1, 1))}% of each run" + _compare_times(trajs, n_frames, i)
+              for i in range(n_frames)]
     menus, sliders = _controls([str(i) for i in range(n_frames)], labels, frame_ms=frame_ms,
                                plot_px=height - 90 - BOTTOM)
     fig.update_layout(updatemenus=menus, sliders=sliders)
@@ -480,7 +494,7 @@ def likelihood_figure(got: dict, *, height=360) -> go.Figure | None:
                                 name="points")])
     fig.update_xaxes(title="exact log p(x)")
     fig.update_yaxes(title="log p(x) through the ODE")
-    _layout(fig, height=height, title=f"ODE log-likelihood of {len(ode)} draws of the target", top=50)
+    _layout(fig, height=height, title=f"{len(ode)} draws: ODE vs exact log p", top=50)
     fig.update_layout(showlegend=False)
     return fig
 
@@ -518,6 +532,9 @@ def metrics_rows(runs: dict) -> list[dict]:
     for name, r in runs.items():
         tr, ev = r["traj"], r.get("eval") or {}
         ed, fl = ev.get("energy_distance"), ev.get("energy_distance_floor")
+        if any(registry.get(x["traj"].sampler).ends == "noise" for x in runs.values()):
+            noise = registry.get(tr.sampler).ends == "noise"
+            put("judged against", name, "exact p₁, where it ends" if noise else "the target")
         put("energy distance", name, energy_text(ed, fl))
         put("noise floor (99% of exact sets below)", name, _fmt(fl))
         put("verdict", name, _verdict(ed, fl))

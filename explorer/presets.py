@@ -109,7 +109,7 @@ PRESETS: dict[str, dict] = {
                   "smooth path that the same start always repeats. Stop at any frame: the two clouds are draws of "
                   "the same pₜ (the energy distance of each to exact draws of pₜ is at its noise floor at t = 0.75, "
                   "0.5, 0.25 and at the end). Now follow one particle: its SDE end and its ODE end lie in the same "
-                  "mode only about one time in eight, as often as chance. Same marginals, different paths"),
+                  "mode only about one time in eight, as often as chance. Same marginals, different paths."),
     },
     "corrector": {
         "title": "What the corrector buys",
@@ -134,7 +134,7 @@ PRESETS: dict[str, dict] = {
                   "of the prior N(0, I). Right: the reverse-time SDE starts from fresh draws of N(0, I) at t = 1 "
                   "and, following ∇log pₜ, turns the noise back into the eight modes. The right panel plays the "
                   "left one backwards in law: at a given t (the frame labels) both clouds are draws of the same "
-                  "pₜ, each at its noise floor against exact draws of pₜ at t = 0.25, 0.5 and 0.75"),
+                  "pₜ, each at its noise floor against exact draws of pₜ at t = 0.25, 0.5 and 0.75."),
     },
     "score-flow": {
         "title": "A score field is a flow: exact likelihood through the ODE",
@@ -147,7 +147,7 @@ PRESETS: dict[str, dict] = {
                   "score every point sits on the diagonal, its ODE log-likelihood equal to the exact log p(x) "
                   "(mean gap under 0.005 nats). Switch the score to kde: the same integral now gives the KDE's own "
                   "log-density, and the mean falls from −2.91 to −3.47 nats. A score model's likelihood is that "
-                  "of the density it has learned, not of the data"),
+                  "of the density it has learned, not of the data."),
     },
 }
 

@@ -37,7 +37,8 @@ class Sampler:
     per sigma, "cld" grad_x log p_t of CLD's forward law, "sde" grad log p_t of its SDE);
     ``prior(model, options, n, generator, device) -> (x, v)``: its own starting law (CLD's
     N(0, I) x N(0, M I), an SDE's prior, the data for the forward process), None where it
-    starts from the page's initial particles."""
+    starts from the page's initial particles; ``ends``: what its last frame is a draw of,
+    the target ("data") or the SDE's p_1 ("noise": judged against that law)."""
     name: str
     label: str
     run: Callable
@@ -53,6 +54,7 @@ class Sampler:
     needs: str = "score"
     field: str = "fixed"
     prior: Callable | None = None
+    ends: str = "data"
 
     @property
     def own_prior(self) -> bool:
@@ -292,4 +294,4 @@ for _name, _label, _fn, _steps, _extra, _start in (
     register(Sampler(
         _name, _label, _fn, defaults=lambda m, k=_steps: {"sde": VP(), "steps": k}, stability=_sde_stability,
         options=_sde_options, settings=_SDE_SETTINGS + _extra, level="t", needs="noised", field="sde",
-        prior=_start))
+        prior=_start, ends="noise" if _name == "forward" else "data"))

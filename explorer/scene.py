@@ -380,8 +380,11 @@ class CompareScene:
         return {registry.label(k): t for k, t in self.runs.items()}
 
     def notes(self) -> dict:
-        """Panel title -> what the title adds: its own prior start, or where it diverged."""
-        return {registry.label(k): ("own prior start" if t.params.get("start") == "own prior" else
+        """Panel title -> what the title adds: CLD's own prior start (a score SDE always
+        starts from its own law: the Compare page's initial-particles help says so), or
+        where it diverged."""
+        return {registry.label(k): ("own prior start" if t.params.get("start") == "own prior"
+                                    and registry.get(k).kinetic else
                                     (f"diverged at step {t.diverged_at}" if t.diverged_at is not None else ""))
                 for k, t in self.runs.items()}
 

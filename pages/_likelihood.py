@@ -14,7 +14,8 @@ def panel(mkey: str, spec: SC.RunSpec, model, density, key: str):
         return
     st.markdown("**A score field is a flow: the ODE's log-likelihood**")
     show_chart(fig, key=key)
+    end = "the exact p₁" if got["terminal"] == "exact p_1" else "the SDE's prior, standing in for p₁"
     st.caption(f"log p(x) = log p₁(x₁) + ∫ div v dt along each point's ODE path (the divergence is exact in 2-D; "
-               f"p₁: {got['terminal']}). Mean over {SC.LIKELIHOOD_POINTS} draws: {got['mean_log_prob_ode']:.3f} nats "
+               f"the flow ends in {end}). Mean over {SC.LIKELIHOOD_POINTS} draws: {got['mean_log_prob_ode']:.3f} nats "
                f"through the ODE, {got['mean_log_prob_exact']:.3f} exact; mean |gap| {got['mean_abs_gap']:.3f} nats "
                f"({got['seconds']:.1f} s).")
