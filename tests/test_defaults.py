@@ -39,7 +39,7 @@ _RINGS = ("the two rings are 1.5 apart with width 0.15, a barrier of ~12 nats: t
           "the start that fell inside the gap's midline (energy distance ~0.01 against a floor ~0.003)")
 # every sampler that ends on the data: the forward SDE ends on noise (p_1), and
 # tests/test_sdes.py checks its frames against the exact p_t
-LANDING = [name for name in registry.names() if name != "forward"]
+LANDING = [name for name in registry.names() if registry.get(name).ends == "data"]
 CANNOT = {(target, sampler): why
           for target, why in (("mixture-1to4", _WIDE), ("grid-25", _GRID), ("two-rings", _RINGS))
           for sampler in ("langevin", "mala", "underdamped")}

@@ -128,7 +128,7 @@ def test_the_judgement_catches_a_10_percent_spread_error_and_wrong_weights(eight
         assert_matches_mixture(skew.numpy(), d, floor)
 
 
-@pytest.mark.parametrize("sampler", list(registry.names()))
+@pytest.mark.parametrize("sampler", [n for n in registry.names() if registry.get(n).ends == "data"])
 def test_every_sampler_with_exact_scores_samples_eight_gaussians(sampler, eight):
     d, floor = eight
     tr = simulate(d, sampler, particles=2000, seed=0)
