@@ -289,7 +289,7 @@ _SDE_SETTINGS = ("sde", "steps", "beta_min", "beta_max", "sig_max", "sig_min")
 for _name, _label, _fn, _steps, _extra, _start in (
         ("forward", "forward SDE (data → noise)", SD.forward, 500, (), _data),
         ("reverse-sde", "reverse-time SDE", SD.reverse_sde, 1000, (), _prior),
-        ("pc", "predictor-corrector", SD.pc, 500, ("snr",), _prior),
+        ("pc", "predictor-corrector", SD.pc, 1000, ("snr",), _prior),
         ("pf-ode", "probability-flow ODE (Heun)", SD.pf_ode, 200, (), _prior)):
     register(Sampler(
         _name, _label, _fn, defaults=lambda m, k=_steps: {"sde": VP(), "steps": k}, stability=_sde_stability,
