@@ -42,6 +42,20 @@ def _flag(parser, flag, rule=None, **kw):
     parser.add_argument(flag, type=_rule(rule or flag), **kw)
 
 
+def _sde_flags(parser):
+    """The SDE's own parameters (their rules: the Sample page's declarations)."""
+    for flag, key, what in (("--beta-min", "beta_min", "VP's β_min (default 0.1)"),
+                            ("--beta-max", "beta_max", "VP's β_max (default 20)"),
+                            ("--sigma-min", "sig_min", "VE's σ_min (default a hundredth of the narrowest scale)"),
+                            ("--sigma-max", "sig_max", "VE's σ_max (default five times the data's spread)")):
+        _flag(parser, flag, rule=key, default=None, help=what)
+
+
+def _sde_settings(args) -> dict:
+    return {"sde": args.sde or "vp", "beta_min": args.beta_min, "beta_max": args.beta_max,
+            "sig_min": args.sigma_min, "sig_max": args.sigma_max}
+
+
 def _json_params(text):
     try:
         v = json.loads(text)
@@ -78,6 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--sde", default=None, choices=["vp", "ve"],
                    help="the score SDE of forward, reverse-sde, pc and pf-ode (default vp)")
     _flag(s, "--snr", help="pc's corrector signal-to-noise ratio r (default 0.1; 0: no corrector)")
+    _sde_flags(s)
     _flag(s, "--seed")
     s.add_argument("--init", default="gaussian", choices=list(INITS))
     _flag(s, "--frames")
@@ -106,6 +121,7 @@ def build_parser() -> argparse.ArgumentParser:
     lk.add_argument("--params", type=_json_params, default=None, help="density parameters as a JSON object")
     lk.add_argument("--points", required=True, help="a CSV of x,y rows: the points to score")
     lk.add_argument("--sde", default="vp", choices=["vp", "ve"])
+    _sde_flags(lk)
     lk.add_argument("--score", default=None, choices=["exact", "kde", "model"])
     lk.add_argument("--model", default=None, help="a model file from `train` (with --score model)")
     _flag(lk, "--steps", default=200, help="Heun steps from t = 0.001 to 1")
@@ -194,10 +210,11 @@ def cmd_sample(args):
     if "sde" in entry.settings:
         if args.snr is not None and "snr" not in entry.settings:
             raise UsageError(f"--snr is pc's corrector setting; {args.sampler} has no corrector")
-        opts.update(entry.options(model, {"sde": args.sde or "vp", "snr": args.snr}))
-    elif args.sde is not None or args.snr is not None:
-        raise UsageError(f"--sde and --snr belong to the score-SDE samplers (forward, reverse-sde, pc, pf-ode), "
-                         f"not {args.sampler}")
+        opts.update(entry.options(model, {**_sde_settings(args), "snr": args.snr}))
+    elif any(v is not None for v in (args.sde, args.snr, args.beta_min, args.beta_max, args.sigma_min,
+                                     args.sigma_max)):
+        raise UsageError(f"--sde, --snr, --beta-min/max and --sigma-min/max belong to the score-SDE samplers "
+                         f"(forward, reverse-sde, pc, pf-ode), not {args.sampler}")
     if args.steps is not None:
         opts[entry.steps_option] = args.steps
     if args.step_size is not None:
@@ -311,7 +328,7 @@ def cmd_likelihood(args):
     for note in got_pts.notes:
         print(f"note: {args.points}: {note}", file=sys.stderr)
     x = torch.as_tensor(got_pts.points, dtype=torch.float64)
-    sde = sde_of(model, {"sde": args.sde})
+    sde = sde_of(model, _sde_settings(args))
     got = likelihoods(model, density, x, sde=sde, steps=args.steps)
     result = {"density": density.name, "score": score, "sde": sde.config(), "points": len(x), "steps": args.steps,
               "terminal": got["terminal"], "mean_log_prob_ode": got["mean_log_prob_ode"]}

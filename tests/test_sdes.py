@@ -165,3 +165,23 @@ def test_a_forward_run_is_judged_against_the_law_it_ends_on(target):
     assert ev["energy_distance"] <= ev["energy_distance_floor"] and "mode_weights" not in ev
     rows = {r["metric"]: r for r in G.metrics_rows({"forward": {"traj": tr, "eval": ev, "seconds": 1.0}})}
     assert rows["judged against"]["forward"] == "exact p₁, where it ends"
+
+
+def test_cli_sample_keeps_the_output_contract_with_t_in_levels(tmp_path):
+    out = tmp_path / "run.npz"
+    r = subprocess.run([sys.executable, "-m", "explorer", "sample", "--density", "mixture-1to4", "--sampler", "pc",
+                        "--sde", "ve", "--snr", "0.16", "--steps", "200", "--particles", "300", "--out", str(out)],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    got = json.loads(r.stdout)
+    assert got["params"]["snr"] == 0.16 and got["params"]["sde"]["name"] == "ve" and got["steps"] == 200
+    z = np.load(out)
+    assert z["trajectory"].shape[1:] == (300, 2) and np.array_equal(z["samples"], z["trajectory"][-1])
+    assert z["levels"][0] == pytest.approx(1.0) and z["levels"][-1] == pytest.approx(1e-3)
+    assert np.all(np.diff(z["levels"]) < 0) and z["reference"].shape == (2000, 2)
+    for bad, says in ((["--snr", "-0.5"], "snr"), (["--sampler", "langevin", "--snr", "0.1"], "score-SDE samplers"),
+                      (["--beta-min", "5", "--beta-max", "1"], "β_max > β_min > 0"),
+                      (["--sde", "ve", "--sigma-max", "0.001"], "σ_max > σ_min > 0")):
+        args = ["--density", "ring", "--sampler", "pc", *bad]
+        r = subprocess.run([sys.executable, "-m", "explorer", "sample", *args], capture_output=True, text=True)
+        assert r.returncode == 2 and says in r.stderr and "Traceback" not in r.stderr, r.stderr
