@@ -455,8 +455,9 @@ def final_figure(scene: Scene, evaluation: dict):
         return None
     samples = scene.traj.samples
     ok = np.isfinite(samples).all(1)
+    noise = registry.get(scene.traj.sampler).ends == "noise"       # judged against p_1, not the target
     return G.final_figure(samples[ok], evaluation["reference"], scene.box, density=scene.density_grid,
-                          label="last frame")
+                          label="last frame", reference_label="exact draws of p₁" if noise else "exact draws")
 
 
 def modes_figure(runs: dict):
