@@ -68,8 +68,17 @@ def run_bench(particle_counts=(1000, 10000), steps=1000, device="all"):
                              "particle_steps_per_s": rate, "vs_bare": rate / bare})
                 print(f"{dev} n={n:6d} {sampler:12s} {done:5d} steps {sec:7.3f} s {rate:12.3e} particle-steps/s "
                       f"({rate / bare:.2f} of bare)", file=sys.stderr)
+    # a reverse-SDE step against an annealed-Langevin step on the same device and particles,
+    # both timed in this run (their ratio of particle-steps/s; above 1: the SDE step is dearer)
+    rate = {(r["device"], r["particles"], r["sampler"]): r["particle_steps_per_s"] for r in rows}
+    ratios = [{"device": dev, "particles": n, "reverse_sde_step_vs_annealed_step":
+               rate[(dev, n, "annealed")] / rate[(dev, n, "reverse-sde")]}
+              for dev in devices for n in particle_counts if (dev, n, "reverse-sde") in rate]
+    for r in ratios:
+        print(f"{r['device']} n={r['particles']:6d} a reverse-SDE step costs "
+              f"{r['reverse_sde_step_vs_annealed_step']:.2f}x an annealed-Langevin step", file=sys.stderr)
     machine = {"platform": platform.platform(), "processor": platform.processor() or platform.machine(),
                "cpu_count": os.cpu_count(), "torch": torch.__version__, "torch_threads": torch.get_num_threads(),
                "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None}
     return {"benchmark": "samplers", "density": "eight-gaussians", "score": "exact", "machine": machine,
-            "results": rows}
+            "results": rows, "ratios": ratios}

@@ -42,6 +42,20 @@ def _flag(parser, flag, rule=None, **kw):
     parser.add_argument(flag, type=_rule(rule or flag), **kw)
 
 
+def _sde_flags(parser):
+    """The SDE's own parameters (their rules: the Sample page's declarations)."""
+    for flag, key, what in (("--beta-min", "beta_min", "VP's β_min (default 0.1)"),
+                            ("--beta-max", "beta_max", "VP's β_max (default 20)"),
+                            ("--sigma-min", "sig_min", "VE's σ_min (default a hundredth of the narrowest scale)"),
+                            ("--sigma-max", "sig_max", "VE's σ_max (default five times the data's spread)")):
+        _flag(parser, flag, rule=key, default=None, help=what)
+
+
+def _sde_settings(args) -> dict:
+    return {"sde": args.sde or "vp", "beta_min": args.beta_min, "beta_max": args.beta_max,
+            "sig_min": args.sigma_min, "sig_max": args.sigma_max}
+
+
 def _json_params(text):
     try:
         v = json.loads(text)
@@ -75,6 +89,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="steps (per level for annealed)")
     _flag(s, "--step-size", default=None,
                    help="eps in the step form x + eps s + sqrt(2 eps) z (time step h for kinetic samplers)")
+    s.add_argument("--sde", default=None, choices=["vp", "ve"],
+                   help="the score SDE of forward, reverse-sde, pc and pf-ode (default vp)")
+    _flag(s, "--snr", help="pc's corrector signal-to-noise ratio r (default 0.1; 0: no corrector)")
+    _sde_flags(s)
     _flag(s, "--seed")
     s.add_argument("--init", default="gaussian", choices=list(INITS))
     _flag(s, "--frames")
@@ -95,6 +113,20 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--device", default="auto", help="auto, cpu, cuda or mps")
     _flag(t, "--seed")
     t.add_argument("--out", required=True, help="where to save the model (.pt)")
+
+    lk = sub.add_parser("likelihood", help="log-likelihood of points through the probability-flow ODE, as JSON")
+    src = lk.add_mutually_exclusive_group(required=True)
+    src.add_argument("--density", help="a built-in density name (see `densities`)")
+    src.add_argument("--data", help="a CSV of x,y rows: its KDE is the density")
+    lk.add_argument("--params", type=_json_params, default=None, help="density parameters as a JSON object")
+    lk.add_argument("--points", required=True, help="a CSV of x,y rows: the points to score")
+    lk.add_argument("--sde", default="vp", choices=["vp", "ve"])
+    _sde_flags(lk)
+    lk.add_argument("--score", default=None, choices=["exact", "kde", "model"])
+    lk.add_argument("--model", default=None, help="a model file from `train` (with --score model)")
+    _flag(lk, "--steps", default=200, help="Heun steps from t = 0.001 to 1")
+    _flag(lk, "--seed")
+    lk.add_argument("--out", default=None, help="write the per-point values to this .npz")
 
     sub.add_parser("limits", help="the limits on one request in force (SFE_MAX_* environment variables) as JSON")
     sub.add_parser("presets", help="list the lesson presets (name, title, page, settings) as JSON")
@@ -173,9 +205,18 @@ def cmd_sample(args):
     from .registry import check_model, get
     check_model(args.sampler, model)
     device = resolve(args.device)
+    entry = get(args.sampler)
     opts = {}
+    if "sde" in entry.settings:
+        if args.snr is not None and "snr" not in entry.settings:
+            raise UsageError(f"--snr is pc's corrector setting; {args.sampler} has no corrector")
+        opts.update(entry.options(model, {**_sde_settings(args), "snr": args.snr}))
+    elif any(v is not None for v in (args.sde, args.snr, args.beta_min, args.beta_max, args.sigma_min,
+                                     args.sigma_max)):
+        raise UsageError(f"--sde, --snr, --beta-min/max and --sigma-min/max belong to the score-SDE samplers "
+                         f"(forward, reverse-sde, pc, pf-ode), not {args.sampler}")
     if args.steps is not None:
-        opts[get(args.sampler).steps_option] = args.steps
+        opts[entry.steps_option] = args.steps
     if args.step_size is not None:
         opts["step_size"] = args.step_size
     traj, seconds = timed(simulate, model, args.sampler, particles=args.particles, seed=args.seed,
@@ -189,6 +230,8 @@ def cmd_sample(args):
                 "modes_hit", "good_share", "spread"):
         if key in ev:
             result[key] = ev[key]
+    if entry.ends == "noise":
+        result["judged_against"] = "p_1, the exact law of the data noised to the run's last t"
     if traj.acceptance is not None:
         result["acceptance"] = traj.acceptance
     if traj.diverged_at is not None:
@@ -261,6 +304,45 @@ def _jsonable(v):
     return str(v)
 
 
+def cmd_likelihood(args):
+    """log p_0 of each point through the probability-flow ODE beside the exact log-density."""
+
+    import torch
+
+    from .data import read_xy_file
+    from .devices import resolve
+    from .registry import sde_of
+    from .sdes import likelihoods
+    _check_writable(args.out)
+    density, model = _load_target(args)
+    score = args.score or ("model" if args.model else "exact" if density.has_score else "kde")
+    if score == "model":
+        if not args.model:
+            raise UsageError("--score model needs --model FILE (a file written by `python -m explorer train`)")
+        from .modelio import load_model
+        model = load_model(args.model, device=resolve("cpu"))
+    elif model is None or score == "exact":
+        from .simulate import score_source
+        model = score_source(density, score, seed=args.seed)
+    got_pts = read_xy_file(args.points)
+    for note in got_pts.notes:
+        print(f"note: {args.points}: {note}", file=sys.stderr)
+    x = torch.as_tensor(got_pts.points, dtype=torch.float64)
+    sde = sde_of(model, _sde_settings(args))
+    got = likelihoods(model, density, x, sde=sde, steps=args.steps)
+    result = {"density": density.name, "score": score, "sde": sde.config(), "points": len(x), "steps": args.steps,
+              "terminal": got["terminal"], "mean_log_prob_ode": got["mean_log_prob_ode"]}
+    if got["exact"] is not None:
+        result["mean_log_prob_exact"] = got["mean_log_prob_exact"]
+        result["mean_abs_gap"] = got["mean_abs_gap"]
+    result["seconds"] = round(got["seconds"], 4)
+    if args.out:
+        cols = {"log_prob_ode": got["ode"], **({"log_prob_exact": got["exact"]} if got["exact"] is not None else {})}
+        _write_npz(args.out, points=got_pts.points, **cols)
+        result["out"] = args.out
+    return result
+
+
 def cmd_bench(args):
     from .bench import run_bench
     return run_bench(args.particles, args.steps, args.device)
@@ -323,7 +405,7 @@ def cmd_export(args):
     return results[0]
 
 
-COMMANDS = {"limits": cmd_limits, "presets": cmd_presets, "export": cmd_export, "densities": cmd_densities, "sample": cmd_sample, "train": cmd_train, "bench": cmd_bench}
+COMMANDS = {"likelihood": cmd_likelihood, "limits": cmd_limits, "presets": cmd_presets, "export": cmd_export, "densities": cmd_densities, "sample": cmd_sample, "train": cmd_train, "bench": cmd_bench}
 
 
 def main(argv=None) -> int:

@@ -66,6 +66,7 @@ class Density:
         self.sigma_max = float(sigma_max)
         self.params = dict(params or {})
         self._noised = {}
+        self._lattices = {}     # the surrogate's lattice levels (never evicted: see _lattice_mixture)
 
     # --- the ScoreModel protocol --------------------------------------------------
     def log_prob(self, x: torch.Tensor) -> torch.Tensor:
@@ -125,11 +126,23 @@ def _lattice_mixture(density, sigma: float) -> GaussianMixture:
     h0 lattice. Larger sigma: p_sigma = p_s * N(0, sigma^2/2) with s = sigma/sqrt 2, on a
     lattice of spacing sigma/2 weighted by p_s (itself a surrogate, recursively): the
     integrand p_s(x) N(y - x; sigma^2/2) is then at least sigma/2 wide, one spacing,
-    so the lattice sum stays accurate with far fewer cells."""
+    so the lattice sum stays accurate with far fewer cells. Lattices are built only at
+    h0 and at the levels 4 h0 2^k; any other sigma is the level a below it noised
+    further, p_a * N(0, (sigma^2 - a^2) I), exact for a mixture: a score SDE asks for a
+    new sigma at every step, and the lattice's log-density, not the score, is the cost."""
     h0 = density.surrogate_bandwidth
+    level = h0 if sigma <= 4 * h0 else 4 * h0 * 2 ** math.floor(math.log2(sigma / (4 * h0)) + 1e-9)
+    key = round(level, 12)
+    if key not in density._lattices:
+        density._lattices[key] = _lattice(density, level, h0)
+    # the lattice at ``level`` is p_level: noise it by the rest of sigma^2
+    return density._lattices[key].noised(math.sqrt(max(max(sigma, h0) ** 2 - level**2, 0.0)))
+
+
+def _lattice(density, sigma, h0) -> GaussianMixture:
     x0, x1, y0, y1 = density.support
-    if sigma <= 4 * h0:
-        step, std, log_weight, pad = h0, max(sigma, h0), density.log_prob, 0.0
+    if sigma <= h0:
+        step, std, log_weight, pad = h0, h0, density.log_prob, 0.0
     else:
         inner = sigma / math.sqrt(2)
         step, std, log_weight, pad = sigma / 2, inner, density.noised_mixture(inner).log_prob, 3 * inner

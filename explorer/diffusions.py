@@ -33,6 +33,40 @@ class VE:
     def score(self, model, x, t):
         return model.score(x, self.sigma(t))
 
+    # the SDE dx = g(t) dW with g^2 = d sigma^2 / dt (Song et al. 2021, eq. 9)
+    def drift(self, x, t):
+        return torch.zeros_like(x)
+
+    def g2(self, t):
+        return 2 * self.sigma(t) ** 2 * math.log(self.sigma_max / self.sigma_min)
+
+    def transition(self, x, t0, t1, z):
+        """An exact draw of x_t1 given x_t0 (t1 > t0): x + sqrt(sigma(t1)^2 - sigma(t0)^2) z."""
+        return x + math.sqrt(max(self.sigma(t1) ** 2 - self.sigma(t0) ** 2, 0.0)) * z
+
+    def prior_sample(self, n, d=2, generator=None, device="cpu", dtype=torch.float32):
+        return self.sigma_max * torch.randn(n, d, generator=generator, device=device, dtype=dtype)
+
+    def prior_log_prob(self, x):
+        d = x.shape[1]
+        return -0.5 * (x**2).sum(1) / self.sigma_max**2 - d * math.log(self.sigma_max) - 0.5 * d * math.log(2 * math.pi)
+
+    def corrector_alpha(self, t, dt):
+        return 1.0
+
+    def noise_level(self, t) -> float:
+        return self.sigma(t)
+
+    def label(self, t) -> str:
+        return f"σ(t) = {self.sigma(t):.3g}"
+
+    def marginal_mixture(self, mix: GaussianMixture, t) -> GaussianMixture:
+        """p_t for mixture data: the mixture noised by N(0, sigma(t)^2 I)."""
+        return mix.noised(self.sigma(t))
+
+    def config(self) -> dict:
+        return {"name": "ve", "sigma_min": self.sigma_min, "sigma_max": self.sigma_max}
+
 
 @dataclass(frozen=True)
 class VP:
@@ -53,11 +87,64 @@ class VP:
         alpha, s = self.marginal(t)
         return model.score(x / alpha, s / alpha) / alpha
 
+    # the SDE dx = -beta(t) x / 2 dt + sqrt(beta(t)) dW (Song et al. 2021, eq. 11)
+    def beta(self, t):
+        return self.beta_min + t * (self.beta_max - self.beta_min)
+
+    def drift(self, x, t):
+        return -0.5 * self.beta(t) * x
+
+    def g2(self, t):
+        return self.beta(t)
+
+    def transition(self, x, t0, t1, z):
+        """An exact draw of x_t1 given x_t0 (t1 > t0): a x + sqrt(s1^2 - a^2 s0^2) z, a = alpha_t1 / alpha_t0."""
+        a0, s0 = self.marginal(t0)
+        a1, s1 = self.marginal(t1)
+        a = a1 / a0
+        return a * x + math.sqrt(max(s1**2 - a**2 * s0**2, 0.0)) * z
+
+    def prior_sample(self, n, d=2, generator=None, device="cpu", dtype=torch.float32):
+        return torch.randn(n, d, generator=generator, device=device, dtype=dtype)
+
+    def prior_log_prob(self, x):
+        d = x.shape[1]
+        return -0.5 * (x**2).sum(1) - 0.5 * d * math.log(2 * math.pi)
+
+    def corrector_alpha(self, t, dt):
+        # Song et al.'s code uses alpha_i = 1 - beta_i with beta_i = beta(t) dt, negative
+        # when a coarse grid makes beta(t) dt > 1; exp(-beta dt) agrees to first order and stays in (0, 1)
+        return math.exp(-self.beta(t) * dt)
+
+    def label(self, t) -> str:
+        alpha, s = self.marginal(t)
+        return f"α(t) = {alpha:.3g} · σ(t) = {s:.3g}"
+
+    def marginal_mixture(self, mix: GaussianMixture, t) -> GaussianMixture:
+        """p_t for mixture data: means alpha_t mu_k, covariances alpha_t^2 C_k + s_t^2 I."""
+        alpha, s = self.marginal(t)
+        return self.mixture(mix, alpha, s)
+
+    def noise_level(self, t) -> float:
+        """The VE noise level equivalent to VP time t, s_t / alpha_t: x_t / alpha_t = x_0 +
+        (s_t / alpha_t) z, the sigma at which a noise-conditional network is asked at t."""
+        alpha, s = self.marginal(t)
+        return s / alpha
+
+    def config(self) -> dict:
+        return {"name": "vp", "beta_min": self.beta_min, "beta_max": self.beta_max}
+
     @staticmethod
     def mixture(mix: GaussianMixture, alpha: float, s: float) -> GaussianMixture:
         """The VP-noised mixture: means alpha mu_k, covariances alpha^2 C_k + s^2 I."""
         d = mix.dim
         return mix.linear(alpha * torch.eye(d, dtype=torch.float64), s**2 * torch.eye(d, dtype=torch.float64))
+
+
+def sde_from_config(cfg: dict):
+    """A VE or VP SDE from its ``config()`` (what a run records in ``params['sde']``)."""
+    kw = {k: v for k, v in cfg.items() if k != "name"}
+    return {"ve": VE, "vp": VP}[cfg["name"]](**kw)
 
 
 @dataclass(frozen=True)

@@ -127,6 +127,21 @@ def density_grid(model, box, n: int = 120, sigma: float = 0.0) -> DensityGrid | 
                        np.maximum(logp, -1e30).astype(np.float32), float(sigma))
 
 
+def sde_density_grid(model, box, sde, t: float, n: int = 120) -> DensityGrid | None:
+    """p_t of a score SDE started from the model's law on an n x n grid: VE p_t = p_sigma(t);
+    VP x_t = alpha x_0 + s z, so p_t(x) = p_(s/alpha)(x / alpha) / alpha^d."""
+    if not has_density(model):
+        return None
+    alpha = sde.marginal(t)[0]
+    xs, ys, pts = lattice(box, n)
+    with torch.no_grad():
+        logp = (log_density(model, pts / alpha, sde.noise_level(t)) - pts.shape[1] * math.log(alpha))
+    logp = logp.double().numpy().reshape(n, n)
+    logp = np.where(np.isfinite(logp), logp, -np.inf)
+    return DensityGrid(xs.astype(np.float32), ys.astype(np.float32), np.exp(logp).astype(np.float32),
+                       np.maximum(logp, -1e30).astype(np.float32), float(sde.noise_level(t)))
+
+
 def score_at(model, x: torch.Tensor, sigma: float = 0.0) -> torch.Tensor:
     """The model's score at noise level sigma (no autograd graph)."""
     with torch.no_grad():
@@ -182,6 +197,23 @@ def cld_fields(model, box, times, cld, n: int = 17, margin: float = 0.5) -> list
         seen.add(t)
         with torch.no_grad():
             s = cld.x_marginal_mixture(mix, t).score(pts)
+        out.append(_grid(pts, s, t=t))
+    return out
+
+
+def sde_fields(model, box, times, sde, n: int = 17, margin: float = 0.5) -> list[FieldGrid]:
+    """grad log p_t of a score SDE's marginal (``diffusions.VE`` or ``VP``; Song et al. 2021),
+    one grid per distinct time in ``times`` (a run's ``Trajectory.levels``), in their order:
+    the field that drives the reverse samplers at that t."""
+    pts = _arrow_points(box, n, margin)
+    out, seen = [], set()
+    for t in times:
+        t = float(t)
+        if t in seen:
+            continue
+        seen.add(t)
+        with torch.no_grad():
+            s = sde.score(model, pts, t)
         out.append(_grid(pts, s, t=t))
     return out
 

@@ -225,6 +225,8 @@ def _trail_arrays(pos: np.ndarray, band, max_jump: float = np.inf) -> np.ndarray
 
 
 def _frame_labels(traj, unit_levels: str | None) -> list[str]:
+    from .diffusions import sde_from_config
+    sde = sde_from_config(traj.params["sde"]) if isinstance(traj.params.get("sde"), dict) else None
     labels = []
     for s, lev in zip(traj.steps, traj.levels):
         lab = f"step {int(s)}"
@@ -232,6 +234,8 @@ def _frame_labels(traj, unit_levels: str | None) -> list[str]:
             lab += f" · σ = {lev:.3g}" if lev > 0 else " · denoised"
         elif unit_levels == "t":
             lab += f" · t = {lev:.3f}"
+            if sde is not None:             # a score SDE: the noise level sigma(t) the data carry at t
+                lab += " · " + sde.label(float(lev))
         labels.append(lab)
     return labels
 
@@ -406,6 +410,19 @@ def timeline_frames(traj, n_frames: int) -> np.ndarray:
     return np.arange(n_frames)
 
 
+def _compare_times(trajs: dict, n_frames: int, i: int) -> str:
+    """The time t of each run whose frames carry one (CLD, the score SDEs) at timeline
+    frame i: once where they agree to the label's 3 decimals, else one per run."""
+    ts = {t.sampler: float(t.levels[timeline_frames(t, n_frames)[i]]) for t in trajs.values()
+          if registry.get(t.sampler).level == "t" and t.levels is not None}
+    shown = {f"{v:.3f}" for v in ts.values()}
+    if not ts:
+        return ""
+    if len(shown) == 1:
+        return f" · t = {shown.pop()}"
+    return " · " + " · ".join(f"{name} t = {v:.3f}" for name, v in ts.items())
+
+
 def compare_figure(trajs: dict, box, *, density: DensityGrid | None = None, frame_ms=60, height=640,
                    max_points: int = POINT_FRAMES, notes: dict | None = None) -> go.Figure:
     """2-4 runs in lockstep: one panel each over the same density, one timeline.
@@ -441,7 +458,8 @@ def compare_figure(trajs: dict, box, *, density: DensityGrid | None = None, fram
                                data=[go.Scatter(x=s[i, :, 0], y=s[i, :, 1]) for s in series]))
     fig.frames = frames
     fig.update_layout(images=images)
-    labels = [f"{round(100 * i / max(n_frames - 1, 1))}% of each run" for i in range(n_frames)]
+    labels = [f"{round(100 * i / max(n_frames - 1, 1))}% of each run" + _compare_times(trajs, n_frames, i)
+              for i in range(n_frames)]
     menus, sliders = _controls([str(i) for i in range(n_frames)], labels, frame_ms=frame_ms,
                                plot_px=height - 90 - BOTTOM)
     fig.update_layout(updatemenus=menus, sliders=sliders)
@@ -451,15 +469,33 @@ def compare_figure(trajs: dict, box, *, density: DensityGrid | None = None, fram
 
 # ----- results ----------------------------------------------------------------------
 def final_figure(samples, reference, box, *, density: DensityGrid | None = None, label="last frame",
-                 height=360) -> go.Figure:
+                 reference_label="exact draws", height=360) -> go.Figure:
     """Final samples beside exact draws, over the same density and axes."""
-    panels = [dict(density=density, samples=reference, title="exact draws"),
+    panels = [dict(density=density, samples=reference, title=reference_label),
               dict(density=density, samples=samples, title=label)]
     fig = panels_figure(panels, box, height=height)
     for tr in fig.data:
         if isinstance(tr, go.Heatmap):
             tr.showscale = False
             tr.opacity = 0.85
+    return fig
+
+
+def likelihood_figure(got: dict, *, height=360) -> go.Figure | None:
+    """Each point's log-likelihood through the probability-flow ODE against its exact
+    log-density (``scene.likelihood``), with the line where they agree."""
+    if not got or got.get("exact") is None:
+        return None
+    exact, ode = np.asarray(got["exact"]), np.asarray(got["ode"])
+    lo, hi = float(min(exact.min(), ode.min())), float(max(exact.max(), ode.max()))
+    fig = go.Figure([go.Scatter(x=[lo, hi], y=[lo, hi], mode="lines", line=dict(color="#888", dash="dash"),
+                                name="agreement"),
+                     go.Scatter(x=exact, y=ode, mode="markers", marker=dict(size=7, color="#1f77b4"),
+                                name="points")])
+    fig.update_xaxes(title="exact log p(x)")
+    fig.update_yaxes(title="log p(x) through the ODE")
+    _layout(fig, height=height, title=f"{len(ode)} draws: ODE vs exact log p", top=50)
+    fig.update_layout(showlegend=False)
     return fig
 
 
@@ -496,6 +532,9 @@ def metrics_rows(runs: dict) -> list[dict]:
     for name, r in runs.items():
         tr, ev = r["traj"], r.get("eval") or {}
         ed, fl = ev.get("energy_distance"), ev.get("energy_distance_floor")
+        if any(registry.get(x["traj"].sampler).ends == "noise" for x in runs.values()):
+            noise = registry.get(tr.sampler).ends == "noise"
+            put("judged against", name, "exact p₁, where it ends" if noise else "the target")
         put("energy distance", name, energy_text(ed, fl))
         put("noise floor (99% of exact sets below)", name, _fmt(fl))
         put("verdict", name, _verdict(ed, fl))
@@ -508,7 +547,11 @@ def metrics_rows(runs: dict) -> list[dict]:
         put("steps", name, str(int(tr.steps[-1])))
         put("seconds", name, _fmt(r.get("seconds")))
         put("status", name, f"diverged at step {tr.diverged_at}" if tr.diverged_at is not None else "ok")
-    return list(rows.values())
+    # the mode rows in their place and "—" where a run has none (a forward run ends on noise)
+    order = ["judged against", "energy distance", "noise floor (99% of exact sets below)", "verdict", "modes hit",
+             "largest weight error", "within-mode spread (std ÷ true std)", "MALA acceptance", "steps", "seconds",
+             "status"]
+    return [{**{"metric": m}, **{name: rows[m].get(name, "—") for name in runs}} for m in order if m in rows]
 
 
 def energy_text(ed, floor) -> str:

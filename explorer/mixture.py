@@ -103,14 +103,7 @@ class GaussianMixture:
         return self._cache[key]
 
     def _logits(self, x):
-        """log pi_k N(x; mu_k, C_k), shape (N, K), and what the score needs besides."""
-        a, b, w = self._params(x.dtype, x.device)
-        if w.ndim == 2:                                    # shared covariance C = W^{-1}
-            xw = x @ w
-            return torch.addmm(b, x, a.T) - 0.5 * (xw * x).sum(1, keepdim=True), xw
-        diff = a - x[:, None, :]                           # (N, K, d)
-        pdiff = torch.einsum("kij,nkj->nki", w, diff)      # C_k^{-1} (mu_k - x)
-        return b - 0.5 * (diff * pdiff).sum(-1), pdiff
+        return _logits(self._params(x.dtype, x.device), x)
 
     def _chunked(self, fn, x):
         step = max(1, _CHUNK_PAIRS // max(1, self.n_components))
@@ -125,13 +118,7 @@ class GaussianMixture:
         return self._chunked(lambda xc: torch.softmax(self._logits(xc)[0], dim=1), x)
 
     def score(self, x: torch.Tensor) -> torch.Tensor:
-        def one(xc):
-            logits, extra = self._logits(xc)
-            r = torch.softmax(logits, dim=1)
-            if extra.ndim == 2:      # shared C: W (sum_k r_k mu_k - x) = r @ (mu W) - x W
-                return r @ self._params(xc.dtype, xc.device)[0] - extra
-            return torch.einsum("nk,nkd->nd", r, extra)
-        return self._chunked(one, x)
+        return self._chunked(lambda xc: _score(self._params(xc.dtype, xc.device), xc), x)
 
     def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
         """Exact draws (float64, CPU): a component by its weight, then mu_k + L_k z."""
@@ -141,3 +128,58 @@ class GaussianMixture:
             return self.means[comp] + z @ torch.linalg.cholesky(self.covs[0]).T
         chol = torch.linalg.cholesky(self.covs)
         return self.means[comp] + torch.einsum("nij,nj->ni", chol[comp], z)
+
+
+def _logits(params, x):
+    """log pi_k N(x; mu_k, C_k), shape (N, K), and what the score needs besides, from
+    ``GaussianMixture._params``' (a, b, W)."""
+    a, b, w = params
+    if w.ndim == 2:                                    # shared covariance C = W^{-1}
+        xw = x @ w
+        return torch.addmm(b, x, a.T) - 0.5 * (xw * x).sum(1, keepdim=True), xw
+    diff = a - x[:, None, :]                           # (N, K, d)
+    pdiff = torch.einsum("kij,nkj->nki", w, diff)      # C_k^{-1} (mu_k - x)
+    return b - 0.5 * (diff * pdiff).sum(-1), pdiff
+
+
+def _score(params, x):
+    logits, extra = _logits(params, x)
+    r = torch.softmax(logits, dim=1)
+    if extra.ndim == 2:      # shared C: W (sum_k r_k mu_k - x) = r @ (mu W) - x W
+        return r @ params[0] - extra
+    return torch.einsum("nk,nkd->nd", r, extra)
+
+
+class MixturePath:
+    """The laws of a_i X + s_i Z (X ~ ``mix``, Z ~ N(0, I)) at a fixed list of times i: means
+    a_i mu_k, covariances a_i^2 C_k + s_i^2 I. Every time's parameters are computed at once,
+    before a sampler's loop (they depend on the time grid only), so each step only
+    evaluates: ``score(x, i)`` is ``GaussianMixture.score`` of the i-th law."""
+
+    def __init__(self, mix: GaussianMixture, alphas, sigmas, dtype=torch.float32, device="cpu"):
+        a = torch.as_tensor(alphas, dtype=torch.float64)
+        s2 = torch.as_tensor(sigmas, dtype=torch.float64) ** 2
+        d = mix.dim
+        eye = torch.eye(d, dtype=torch.float64)
+        self.chunk = max(1, _CHUNK_PAIRS // max(1, mix.n_components))
+        means = a[:, None, None] * mix.means                                    # (T, K, d)
+        if mix.shared_covariance:
+            covs = a[:, None, None] ** 2 * mix.covs[0] + s2[:, None, None] * eye     # (T, d, d)
+            w = torch.linalg.inv(covs)
+            w = 0.5 * (w + w.transpose(-1, -2))
+            const = torch.log(mix.weights) - 0.5 * torch.linalg.slogdet(covs).logabsdet[:, None] \
+                - 0.5 * d * math.log(2 * math.pi)
+            mw = means @ w                                                       # (T, K, d)
+            params = (mw, const - 0.5 * (mw * means).sum(-1), w)
+        else:
+            covs = a[:, None, None, None] ** 2 * mix.covs + s2[:, None, None, None] * eye   # (T, K, d, d)
+            const = torch.log(mix.weights) - 0.5 * torch.linalg.slogdet(covs).logabsdet \
+                - 0.5 * d * math.log(2 * math.pi)
+            params = (means, const, torch.linalg.inv(covs))
+        self.params = tuple(t.to(device=device, dtype=dtype) for t in params)
+
+    def score(self, x: torch.Tensor, i: int) -> torch.Tensor:
+        p = tuple(t[i] for t in self.params)
+        if x.shape[0] <= self.chunk:
+            return _score(p, x)
+        return torch.cat([_score(p, x[j:j + self.chunk]) for j in range(0, x.shape[0], self.chunk)])

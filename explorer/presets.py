@@ -99,6 +99,56 @@ PRESETS: dict[str, dict] = {
                   "the noise slider from 5 down to 0 and watch the light mode's basin come back: this is the "
                   "sequence of fields annealed Langevin follows (see 'Why annealing?')."),
     },
+    "sde-vs-ode": {
+        "title": "Reverse SDE and probability-flow ODE: same marginals, different paths",
+        "page": "compare",
+        "settings": {"target": "eight-gaussians", "cmp": ["reverse-sde", "pf-ode"]},
+        "watch": ("Both panels start from the same 1,000 draws of the prior N(0, I) at t = 1 and follow the same "
+                  "field ∇log pₜ down to t = 0 (each frame's label gives t). The reverse-time SDE adds fresh noise at "
+                  "every step, so its particles jitter; the probability-flow ODE carries each particle along a "
+                  "smooth path that the same start always repeats. Stop at any frame: the two clouds are draws of "
+                  "the same pₜ (the energy distance of each to exact draws of pₜ is at its noise floor at t = 0.75, "
+                  "0.5, 0.25 and at the end). Now follow one particle: its SDE end and its ODE end lie in the same "
+                  "mode only about one time in eight, as often as chance. Same marginals, different paths."),
+    },
+    "corrector": {
+        "title": "What the corrector buys",
+        "page": "compare",
+        "settings": {"target": "eight-gaussians", "cmp": ["reverse-sde", "pc"], "c_sde": "ve", "c_steps": 20,
+                     "c_particles": 2000},
+        "watch": ("Both samplers take only 20 steps of the variance-exploding SDE from the same prior draws. The "
+                  "reverse SDE alone (Euler–Maruyama, the predictor) leaves its discretisation error in the modes: "
+                  "their within-mode spread reads about 1.09, 9% too wide. Predictor–corrector follows each "
+                  "predictor step with one Langevin step at the new t (signal-to-noise ratio r = 0.1), which pulls "
+                  "the particles towards pₜ: about 1.06. That extra score evaluation a step could instead pay for "
+                  "a second predictor step: set the steps to 40 and the reverse SDE alone reads about 1.03. On "
+                  "these eight modes the corrector helps, and more predictor steps help more. The energy distance "
+                  "is too blunt to see a 9% widening at 2,000 particles: judge by the spread row."),
+    },
+    "noise-in-data-out": {
+        "title": "Noise in, data out: the forward and reverse SDE side by side",
+        "page": "compare",
+        "settings": {"target": "eight-gaussians", "cmp": ["forward", "reverse-sde"]},
+        "watch": ("Left: the forward SDE takes 1,000 draws of the data at t = 0 and noises them with the "
+                  "variance-preserving SDE, each step an exact Gaussian transition, until at t = 1 they are draws "
+                  "of the prior N(0, I). Right: the reverse-time SDE starts from fresh draws of N(0, I) at t = 1 "
+                  "and, following ∇log pₜ, turns the noise back into the eight modes. The right panel plays the "
+                  "left one backwards in law: at a given t (the frame labels) both clouds are draws of the same "
+                  "pₜ, each at its noise floor against exact draws of pₜ at t = 0.25, 0.5 and 0.75."),
+    },
+    "score-flow": {
+        "title": "A score field is a flow: exact likelihood through the ODE",
+        "page": "sample",
+        "settings": {"target": "eight-gaussians", "sampler": "pf-ode"},
+        "watch": ("The probability-flow ODE moves every particle deterministically, so the score field defines a "
+                  "flow that carries the prior into the data, and a flow keeps account of how it squeezes "
+                  "volume: log p(x) = log p₁(x₁) + ∫ div v dt along the path from x (in 2-D the divergence is "
+                  "exact). The log-likelihood chart integrates this for 200 draws of the target: with the exact "
+                  "score every point sits on the diagonal, its ODE log-likelihood equal to the exact log p(x) "
+                  "(mean gap under 0.005 nats). Switch the score to kde: the same integral now gives the KDE's own "
+                  "log-density, and the mean falls from −2.91 to −3.47 nats. A score model's likelihood is that "
+                  "of the density it has learned, not of the data."),
+    },
 }
 
 

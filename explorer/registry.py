@@ -13,8 +13,11 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import torch
+
 from . import samplers as S
-from .diffusions import CLD
+from . import sdes as SD
+from .diffusions import CLD, VE, VP
 
 
 @dataclass(frozen=True)
@@ -31,8 +34,11 @@ class Sampler:
     ``Trajectory.levels`` holds ("sigma", "t" or None); ``needs``: the score it requires
     ("score", "log_prob" for a Metropolis test, "noised" for scores at every noise level
     or time); ``field``: the arrows drawn under it ("fixed" grad log p, "levels" one field
-    per sigma, "cld" grad_x log p_t of CLD's forward law); ``own_prior``: it starts from
-    its own prior draw (CLD's N(0, I) x N(0, M I))."""
+    per sigma, "cld" grad_x log p_t of CLD's forward law, "sde" grad log p_t of its SDE);
+    ``prior(model, options, n, generator, device) -> (x, v)``: its own starting law (CLD's
+    N(0, I) x N(0, M I), an SDE's prior, the data for the forward process), None where it
+    starts from the page's initial particles; ``ends``: what its last frame is a draw of,
+    the target ("data") or the SDE's p_1 ("noise": judged against that law)."""
     name: str
     label: str
     run: Callable
@@ -47,7 +53,12 @@ class Sampler:
     level: str | None = None
     needs: str = "score"
     field: str = "fixed"
-    own_prior: bool = False
+    prior: Callable | None = None
+    ends: str = "data"
+
+    @property
+    def own_prior(self) -> bool:
+        return self.prior is not None
 
 
 SAMPLERS: dict[str, Sampler] = {}
@@ -224,6 +235,63 @@ register(Sampler(
 
 for _name, _label, _fn in (("cld", "CLD (SSCS)", S.cld_sscs), ("cld-ode", "CLD probability-flow ODE", S.cld_ode)):
     register(Sampler(
-        _name, _label, _fn, defaults=lambda m: {"steps": 500}, stability=_cld_stability, options=_cld_options,
-        settings=("steps", "cld_mass", "cld_friction"), kinetic=True, level="t", needs="noised", field="cld",
-        own_prior=True))
+        _name, _label, _fn, defaults=lambda m: {"steps": 500, "cld": getattr(m, "cld", None) or CLD()},
+        stability=_cld_stability, options=_cld_options, settings=("steps", "cld_mass", "cld_friction"),
+        kinetic=True, level="t", needs="noised", field="cld",
+        prior=lambda m, o, n, g, dev: o["cld"].prior_sample(n, generator=g, device=dev)))
+
+
+# ----- score SDEs (Song et al. 2021): VE or VP, the time-dependent score grad log p_t -------
+def sde_of(model, s: dict):
+    """The SDE a page's settings ask for: VP with beta_min/beta_max, or VE with sigma_min/
+    sigma_max (0: five times the data's spread, and a hundredth of its narrowest scale).
+    VE's prior is N(0, sigma_max^2 I) while p_1 is the data noised by it: the data's spread
+    and its offset from 0 must be small against sigma_max, or the prior's mass lands in the
+    wrong basins (mixture-1to4 at sigma_max = its spread: weights 0.25 / 0.75)."""
+    if s.get("sde", "vp") == "vp":
+        lo, hi = float(s.get("beta_min") or 0.1), float(s.get("beta_max") or 20.0)
+        if not hi > lo > 0:
+            raise ValueError(f"VP needs β_max > β_min > 0 (got β_min = {lo:g}, β_max = {hi:g})")
+        return VP(lo, hi)
+    smax = float(s.get("sig_max") or 5 * model.sigma_max)
+    smin = float(s.get("sig_min") or 0.01 * model.scale)
+    if not smax > smin > 0:
+        raise ValueError(f"VE needs σ_max > σ_min > 0 (got σ_max = {smax:g}, σ_min = {smin:g})")
+    return VE(smin, smax)
+
+
+def _sde_options(model, s):
+    out = {"sde": sde_of(model, s)}
+    if s.get("steps"):
+        out["steps"] = int(s["steps"])
+    if "snr" in s and s["snr"] is not None:
+        out["snr"] = float(s["snr"])
+    return out
+
+
+def _sde_stability(model, opts):
+    steps = int(opts.get("steps", 500))
+    return {"param": "steps", "bound": None, "suggested": 2 * steps,
+            "advice": f"The time step 1/{steps} is too coarse here: try {2 * steps} steps."}
+
+
+def _data(model, o, n, g, dev):
+    if not hasattr(model, "sample"):
+        raise ValueError("the forward process starts from draws of the data: choose the exact or kde score")
+    return model.sample(n, g).to(device=dev, dtype=torch.float32), None
+
+
+def _prior(model, o, n, g, dev):
+    return o["sde"].prior_sample(n, generator=g, device=dev), None
+
+
+_SDE_SETTINGS = ("sde", "steps", "beta_min", "beta_max", "sig_max", "sig_min")
+for _name, _label, _fn, _steps, _extra, _start in (
+        ("forward", "forward SDE (data → noise)", SD.forward, 500, (), _data),
+        ("reverse-sde", "reverse-time SDE", SD.reverse_sde, 1000, (), _prior),
+        ("pc", "predictor-corrector", SD.pc, 1000, ("snr",), _prior),
+        ("pf-ode", "probability-flow ODE (Heun)", SD.pf_ode, 200, (), _prior)):
+    register(Sampler(
+        _name, _label, _fn, defaults=lambda m, k=_steps: {"sde": VP(), "steps": k}, stability=_sde_stability,
+        options=_sde_options, settings=_SDE_SETTINGS + _extra, level="t", needs="noised", field="sde",
+        prior=_start, ends="noise" if _name == "forward" else "data"))

@@ -25,7 +25,7 @@ from . import fields as F
 from . import figures as G
 from . import registry
 from . import settings as SET
-from .diffusions import CLD
+from .diffusions import CLD, sde_from_config
 from .kde import KDE
 from .samplers import Trajectory
 from .simulate import evaluate, initial, score_source, simulate
@@ -128,7 +128,7 @@ def run_spec(values: dict, page: str = "sample") -> RunSpec:
     ``figures.compare_figure``, draws neither trails nor arrows."""
     v = {**SET.defaults(page), **values}
     if page == "compare":
-        shared = {SET.SETTINGS[k].code: v[k] for k in ("c_eps", "c_steps", "c_friction")}
+        shared = {SET.SETTINGS[k].code: v[k] for k in ("c_eps", "c_steps", "c_friction", "c_sde")}
         return RunSpec(tuple(v["cmp"]), v["c_score"], json.dumps(shared, sort_keys=True), int(v["c_particles"]),
                        int(v["c_seed"]), v["c_init"], int(v["c_frames"]), trails=False, arrows=False)
     mine = registry.get(v["sampler"]).settings
@@ -241,7 +241,13 @@ def lockstep(model, samplers, *, particles: int = 1000, seed: int = 0, init: str
         entry = registry.get(name)
         opts = {k: v for k, v in (options.get(name) or {}).items() if v is not None}
         start, x, v = init, x0.clone(), None
-        if entry.own_prior:
+        if entry.own_prior and not entry.kinetic:
+            # its own law (an SDE's prior, the data), drawn from the seed: samplers with the
+            # same law (reverse-sde and pf-ode of one SDE) start from the same draw
+            full = {**entry.defaults(model), **opts}
+            x, _ = entry.prior(model, full, particles, torch.Generator(device=device).manual_seed(int(seed)), device)
+            start = "own prior"
+        elif entry.own_prior:
             if init == "prior":
                 v = math.sqrt((opts.get("cld") or getattr(model, "cld", None) or CLD()).mass) * z
             else:
@@ -281,6 +287,21 @@ def run(model, density, spec: RunSpec, guard=contextlib.nullcontext) -> dict:
     return out
 
 
+LIKELIHOOD_POINTS = 200
+
+
+def likelihood(model, density, spec: RunSpec, points: int = LIKELIHOOD_POINTS) -> dict:
+    """The probability-flow ODE as a flow (``sdes.likelihoods``): the log-likelihood of
+    ``points`` draws of the target (seeded by the run's seed) under the run's SDE and
+    score, beside the exact log-density; {} where the run has no SDE or the target no draws."""
+    from . import sdes
+    opts = spec.options(model).get(spec.samplers[0], {})
+    if "sde" not in opts or not hasattr(density, "sample"):
+        return {}
+    x = density.sample(points, torch.Generator().manual_seed(spec.seed))
+    return {"points": x.double().numpy(), **sdes.likelihoods(model, density, x, sde=opts["sde"])}
+
+
 # ----- what is drawn under the particles --------------------------------------------------
 def background(model, density):
     """The density drawn under the particles: the target's own, else the KDE's (data
@@ -304,6 +325,8 @@ def arrows_under(model, density, sampler: str, traj: Trajectory):
     try:
         if kind == "levels":
             return None, F.level_fields(model, box, traj.params["sigmas"], ARROWS)
+        if kind == "sde":
+            return None, F.sde_fields(model, box, traj.levels, sde_from_config(traj.params["sde"]), ARROWS)
         if kind == "cld":
             if getattr(model, "kind", "") == "learned":
                 return None, None
@@ -357,8 +380,11 @@ class CompareScene:
         return {registry.label(k): t for k, t in self.runs.items()}
 
     def notes(self) -> dict:
-        """Panel title -> what the title adds: its own prior start, or where it diverged."""
-        return {registry.label(k): ("own prior start" if t.params.get("start") == "own prior" else
+        """Panel title -> what the title adds: CLD's own prior start (a score SDE always
+        starts from its own law: the Compare page's initial-particles help says so), or
+        where it diverged."""
+        return {registry.label(k): ("own prior start" if t.params.get("start") == "own prior"
+                                    and registry.get(k).kinetic else
                                     (f"diverged at step {t.diverged_at}" if t.diverged_at is not None else ""))
                 for k, t in self.runs.items()}
 
@@ -429,8 +455,9 @@ def final_figure(scene: Scene, evaluation: dict):
         return None
     samples = scene.traj.samples
     ok = np.isfinite(samples).all(1)
+    noise = registry.get(scene.traj.sampler).ends == "noise"       # judged against p_1, not the target
     return G.final_figure(samples[ok], evaluation["reference"], scene.box, density=scene.density_grid,
-                          label="last frame")
+                          label="last frame", reference_label="exact draws of p₁" if noise else "exact draws")
 
 
 def modes_figure(runs: dict):

@@ -30,6 +30,7 @@ DATASETS = ("moons", "circles", "swiss-roll")
 KERNELS = ("gaussian", "epanechnikov", "uniform")
 INITS = ("gaussian", "uniform", "prior")
 SCORES = ("exact", "kde", "learned")
+SDE_TIMES = (0.0, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
 SIGMAS = (0.0, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0, 8.0)
 PARTICLES = (100, 250, 500, 1000, 2000, 5000, 10000, 20000, 50000, 100000)
 
@@ -111,6 +112,10 @@ _ALL = [
     # ----- Density & field -----
     Setting("sigma", "density", 0.0, _choice(SIGMAS), "noise level σ (shows p_σ = p ∗ N(0, σ²I) and its score)",
             "select_slider"),
+    Setting("noise", "density", "sigma", _choice(("sigma", "ve", "vp")), "noise", "radio",
+            "sigma: p_σ = p ∗ N(0, σ²I) at the level σ (annealed Langevin's fields); ve or vp: p_t, the law of the "
+            "score SDE's forward process at time t (Song et al. 2021), its prior at t = 1"),
+    Setting("sde_t", "density", 0.5, _choice(SDE_TIMES), "SDE time t (p_t and ∇log p_t)", "select_slider"),
     Setting("arrows", "density", "normalised", _choice(("normalised", "raw")), "arrow length", "radio"),
     Setting("colour", "density", False, BOOL, "colour by |score|", "toggle"),
     Setting("logp", "density", False, BOOL, "log density", "toggle"),
@@ -138,15 +143,22 @@ _ALL = [
             "0 = default: scheduled by each level's relaxation time, {per_level_min}–{per_level_max} a level, "
             "{per_level_total:,} in all (the small σ relax slowest)", name="steps_per_level", step=10),
     Setting("sig_max", "sample", 0.0, _float(0.0, 100.0), "σ_max", "number",
-            "0 = default: {sigma_max:.3g} (the data's spread)", fmt="%.3g"),
-    Setting("sig_min", "sample", 0.0, _float(0.0, 10.0), "σ_min", "number", "0 = default: {sigma_min:.3g}",
-            fmt="%.3g"),
+            "0 = default: {sigma_max:.3g} (the data's spread; a VE SDE: five times it)", fmt="%.3g"),
+    Setting("sig_min", "sample", 0.0, _float(0.0, 10.0), "σ_min", "number",
+            "0 = default: {sigma_min:.3g} (annealed Langevin; a VE SDE: a tenth of it)", fmt="%.3g"),
     Setting("mass", "sample", 1.0, _float(0.01, 100.0), "mass M", "number", fmt="%.3g"),
     Setting("friction", "sample", 0.0, _float(0.0, 1000.0), "friction Γ", "number",
             "0 = critical damping at the stiffest curvature, 2√M/scale", fmt="%.3g"),
     Setting("cld_mass", "sample", 0.25, _float(0.01, 10.0), "mass M", "number", fmt="%.3g"),
     Setting("cld_friction", "sample", 0.0, _float(0.0, 100.0), "friction Γ", "number", "0 = critical damping Γ = 2√M",
             fmt="%.3g"),
+    Setting("sde", "sample", "vp", _choice(("vp", "ve")), "SDE", "radio",
+            "vp: variance preserving, dx = −β(t) x/2 dt + √β(t) dW, prior N(0, I); ve: variance exploding, "
+            "dx = √(dσ²/dt) dW, σ(t) = σ_min (σ_max/σ_min)^t, prior N(0, σ_max² I) (Song et al. 2021)"),
+    Setting("beta_min", "sample", 0.1, _float(0.001, 100.0), "β_min (VP)", "number", fmt="%.3g"),
+    Setting("beta_max", "sample", 20.0, _float(0.01, 200.0), "β_max (VP)", "number", fmt="%.3g"),
+    Setting("snr", "sample", 0.1, _float(0.0, 1.0), "signal-to-noise ratio r", "number",
+            "the corrector's Langevin step is 2 a (r |z| / |s|)²: 0 turns the corrector off", fmt="%.3g"),
     Setting("frames", "sample", 200, _choice((50, 100, 200, 300, 400), "frames"), "frames recorded", "select_slider"),
     Setting("trails", "sample", True, BOOL, "fading trails", "toggle"),
     Setting("field", "sample", True, BOOL, "score arrows (annealed: at the current σ; CLD: ∇ₓ log pₜ at the frame's t)",
@@ -161,15 +173,19 @@ _ALL = [
             "select_slider"),
     Setting("c_init", "compare", "prior", _choice(INITS), "initial particles", "select",
             "One draw shared by every sampler. CLD needs a draw of its prior: with 'prior' it shares it, otherwise "
-            "it starts from its own."),
+            "it starts from its own. The score-SDE samplers always start from their own law (the SDE's prior; "
+            "the data for the forward process), shared among them."),
     Setting("c_seed", "compare", 0, _int(0, SEED_MAX), "seed", "number", step=1),
     Setting("c_eps", "compare", 0.0, _float(0.0, 100.0), "step size ε for Langevin and MALA", "number", name="eps",
             fmt="%.4g"),
-    Setting("c_steps", "compare", 0, _int(0, 100_000, "steps"), "steps (Langevin, MALA, underdamped, CLD)", "number",
-            name="steps", step=100),
+    Setting("c_steps", "compare", 0, _int(0, 100_000, "steps"), "steps (Langevin, MALA, underdamped, CLD, SDEs)",
+            "number", name="steps", step=100),
     Setting("c_friction", "compare", 0.0, _float(0.0, 1000.0), "underdamped friction Γ", "number",
             "0 = critical damping at the narrowest mode, Γ = 2√(M/s²): the fastest settling without oscillation. "
             "Smaller Γ swings through the modes.", name="friction", fmt="%.4g"),
+    Setting("c_sde", "compare", "vp", _choice(("vp", "ve")), "SDE (forward, reverse-sde, pc, pf-ode)", "radio",
+            "One SDE for every score-SDE sampler in the comparison: vp (variance preserving, prior N(0, I)) or "
+            "ve (variance exploding, prior N(0, σ_max² I))", name="sde"),
     Setting("c_frames", "compare", 200, _choice((50, 100, 200, 300), "frames"), "frames recorded", "select_slider"),
     # ----- Train -----
     Setting("tr_objective", "train", "ncsn", _choice(OBJECTIVES), "objective", "select", name="objective"),
@@ -192,6 +208,7 @@ _ALL = [
     Setting("--frames", "cli", 200, _int(2, None, "frames")),
     Setting("--seed", "cli", 0, _int(0, SEED_MAX)),
     Setting("--step-size", "cli", None, _float(0.0, 1e4, open_lo=True)),
+    Setting("--snr", "cli", None, _float(0.0, 1.0)),
     Setting("--lr", "cli", 5e-3, _float(0.0, 1.0, open_lo=True)),
     Setting("--width", "cli", 128, _int(16, None, "width")),
     Setting("--depth", "cli", 3, _int(1, None, "depth")),

@@ -11,7 +11,6 @@ import torch
 
 from . import metrics, registry
 from .densities import Density
-from .diffusions import CLD
 from .kde import fit_kde
 from .samplers import Trajectory, level_steps
 from .validate import check_work
@@ -85,10 +84,9 @@ def simulate(model, sampler: str, particles: int = 1000, seed: int = 0, init: st
     box = box or model.box
     g = torch.Generator(device=device).manual_seed(int(seed))
     if entry.own_prior:
-        cld = opts.setdefault("cld", getattr(model, "cld", None) or CLD())
         if x0 is None:
-            x0, v0 = cld.prior_sample(particles, generator=g, device=device)
-        total = opts["steps"] + 1
+            x0, v0 = entry.prior(model, opts, particles, g, device)
+        total = opts["steps"] + int(entry.kinetic)      # CLD takes a denoising step after its grid
     else:
         if x0 is None:
             x0 = initial(init, particles, box, g, device)
@@ -147,7 +145,10 @@ def evaluate(traj: Trajectory, density: Density, n_reference: int = 2000, seed: 
     """Energy distance of the first ``max_particles`` particles to ``n_reference`` exact
     draws beside its noise floor (the value 99% of exact sample sets of the same size stay
     below, ``metrics.energy_null``); mode weights and spread for targets with modes;
-    ``judged`` the number of particles judged."""
+    ``judged`` the number of particles judged. A run that ends on noise (the forward SDE)
+    is judged against the exact law it ends on, p_1, instead of the target."""
+    if registry.get(traj.sampler).ends == "noise":
+        density = _end_law(traj, density)
     ref = _cached(density, ("reference", n_reference, seed),
                   lambda: density.sample(n_reference, torch.Generator().manual_seed(seed + 1)).numpy())
     samples = traj.samples[:max_particles]
@@ -161,6 +162,29 @@ def evaluate(traj: Trajectory, density: Density, n_reference: int = 2000, seed: 
         if density.modes is not None:
             out.update(metrics.mode_stats(samples, density.modes, exact_spread=exact_spread(density)))
     return out
+
+
+class _Law:
+    """An exact law to judge a run's last frame against, when that is not the target."""
+
+    modes = None
+
+    def __init__(self, mix):
+        self.mix = mix
+
+    def sample(self, n, generator=None):
+        return self.mix.sample(n, generator).float()
+
+
+def _end_law(traj: Trajectory, density):
+    """The forward SDE's exact p_t at the run's last t (the data noised by the SDE's kernel),
+    cached on the target: the law a forward run ends on."""
+    from .diffusions import sde_from_config
+    if not hasattr(density, "as_mixture"):
+        raise ValueError(f"'{getattr(density, 'name', 'this target')}' has no mixture form to noise")
+    cfg, t = traj.params["sde"], float(traj.levels[-1])
+    key = ("end law", tuple(sorted(cfg.items())), round(t, 9))
+    return _cached(density, key, lambda: _Law(sde_from_config(cfg).marginal_mixture(density.as_mixture(), t)))
 
 
 def timed(fn, *a, **kw):

@@ -9,6 +9,7 @@ import streamlit as st
 import torch
 
 from explorer import fields as F
+from explorer import registry
 from explorer import scene as SC
 from pages import _runtime, _state, _style
 
@@ -62,6 +63,19 @@ def grids(mkey: str, _model, box: tuple, sigma: float, n_arrows: int, n_grid: in
     return dg, fg, note
 
 
+@st.cache_data(show_spinner=False, max_entries=64)
+def sde_grids(mkey: str, _model, box: tuple, sde: str, t: float, n_arrows: int, n_grid: int = 120):
+    """(DensityGrid or None, FieldGrid, note, the SDE) of p_t of a score SDE at time t."""
+    note, s = "", None
+    try:
+        s = registry.sde_of(_model, {"sde": sde})
+        dg = F.sde_density_grid(_model, box, s, t, n_grid)
+        fg = F.sde_fields(_model, box, [t], s, n_arrows)[0]
+    except ValueError as e:
+        dg, fg, note = None, None, str(e)
+    return dg, fg, note, s
+
+
 @st.cache_data(show_spinner=False, max_entries=16)
 def kde_error(key: str, _t: SC.Target, sigma: float):
     """The KDE's relative Fisher divergence from the exact noised score at ``sigma``, over
@@ -98,3 +112,12 @@ def scene(mkey: str, spec: SC.SceneSpec, _model, _density, parts: bool = True):
     got = runs(mkey, spec.run, _model, _density)
     return SC.make_scene(spec, _model, _density, {k: r["traj"] for k, r in got.items()}, parts=parts,
                          compare=spec.page == "compare")
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def likelihood(mkey: str, spec: SC.RunSpec, _model, _density):
+    """The probability-flow ODE's log-likelihood of draws of the target, and its figure."""
+    from explorer.figures import likelihood_figure
+    with _runtime.gate():
+        got = SC.likelihood(_model, _density, spec)
+    return got, _style.canonical(likelihood_figure(got))

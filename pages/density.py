@@ -35,7 +35,9 @@ if t.name == "gmm":
 
 # ----- controls -------------------------------------------------------------------------
 c1, c2, c3, c4 = st.columns([3, 2, 2, 2])
-sigma = widget("sigma", c1)
+noise = widget("noise", c1)
+level = widget("sigma", c1) if noise == "sigma" else widget("sde_t", c1)
+sigma = level if noise == "sigma" else 0.0
 arrows, colour = widget("arrows", c2), widget("colour", c2)
 log, n_arrows = widget("logp", c3), widget("arrows_n", c3)
 side, show_pts = widget("kde_side", c4, disabled=t.is_data), widget("kde_pts", c4)
@@ -44,16 +46,29 @@ _state.write_url("density")
 
 box = t.box
 panels, notes = [], []
+
+
+def grids(model, source: str, level: float):
+    """(density grid, score grid, note, what they show) at the chosen noise."""
+    mkey = _cache.model_key(t, source)
+    if noise == "sigma":
+        dg, fg, note = _cache.grids(mkey, model, box, float(level), int(n_arrows))
+        return dg, fg, note, f"p_σ and its score, σ = {level:g}"
+    dg, fg, note, sde = _cache.sde_grids(mkey, model, box, noise, float(level), int(n_arrows))
+    return dg, fg, note, (f"p_t of the {noise.upper()} SDE at t = {level:g} ({sde.label(level)})" if sde else "")
+
+
+
 with st.spinner("Evaluating the density and its score on the grid…"):
     try:
         if not t.is_data:
-            dg, fg, note = _cache.grids(_cache.model_key(t, "exact"), t.density, box, float(sigma), int(n_arrows))
+            dg, fg, note, what = grids(t.density, "exact", level)
             if note:
                 raise ValueError(note)
-            panels.append(dict(density=dg, field=fg, title=f"{t.name}: p_σ and its score, σ = {sigma:g}"))
+            panels.append(dict(density=dg, field=fg, title=f"{t.name}: {what}"))
         if t.is_data or side:
             kde = _cache.kde(t)
-            dg, fg, note = _cache.grids(_cache.model_key(t, "kde"), kde, box, float(sigma), int(n_arrows))
+            dg, fg, note, _ = grids(kde, "kde", level)
             if note:
                 notes.append(note + " — the KDE is shown at σ = 0.")
                 dg, fg, _ = _cache.grids(_cache.model_key(t, "kde"), kde, box, 0.0, int(n_arrows))
@@ -88,7 +103,7 @@ d = t.density
 if not t.is_data:
     cols[0].metric("local scale s", f"{d.scale:.3g}", help="the target's narrowest local standard deviation where it has its mass (banana: the width across the curve at x₁ = s₁; its arms are narrower still): it sets the default step sizes")
     cols[1].metric("σ_max", f"{d.sigma_max:.3g}", help="about the largest distance between data points: the top noise level of annealing (NCSNv2 rule)")
-    if side:
+    if side and noise == "sigma":
         try:
             rf = _cache.kde_error(t.key, t, float(sigma))
             cols[2].metric("KDE score error", f"{rf:.3g}",
@@ -107,5 +122,5 @@ else:
     cols[1].metric("bandwidth h₁, h₂", f"{np.sqrt(H[0, 0]):.3g}, {np.sqrt(H[1, 1]):.3g}")
     cols[2].metric("kernel", kde.kernel)
 
-st.caption("Arrows: the score ∇log p_σ — normalised to one length (direction only) or raw (length ∝ |score|, "
+st.caption("Arrows: the score ∇log p_σ (an SDE: ∇log p_t, the field its reverse samplers follow at t) — normalised to one length (direction only) or raw (length ∝ |score|, "
            "clipped at its 95th percentile). Everything on this page is in the URL: copy it to bring the scene back.")

@@ -6,7 +6,7 @@ from explorer import figures as G
 from explorer import presets as P
 from explorer import scene as SC
 from explorer.training import objectives_table
-from pages import _cache, _downloads, _sidebar, _state, _style
+from pages import _cache, _downloads, _likelihood, _sidebar, _state, _style
 from pages._style import show_chart
 
 PAGE_TITLES = {"density": "Density & field", "sample": "Sample", "compare": "Compare", "train": "Train"}
@@ -38,6 +38,9 @@ def _run(values: dict, page: str, pick: str):
         with a:
             show_chart(anim, key="lesson_fig")
         b.table(_style.metrics_table(runs))
+        if spec.run.samplers == ("pf-ode",):
+            with b:
+                _likelihood.panel(mkey, spec.run, model, t.density, key="lesson_likelihood")
         with st.container(key="downloads"):
             _downloads.download_row(pick, mkey, spec, model, t.density, key="lesson_dl")
     else:

@@ -6,7 +6,7 @@ from explorer import registry
 from explorer import scene as SC
 from explorer import settings as S
 from explorer.simulate import EVAL_MAX, known_bias
-from pages import _cache, _downloads, _sidebar, _state, _style
+from pages import _cache, _downloads, _likelihood, _sidebar, _state, _style
 from pages import _widgets as widgets
 from pages._style import show_chart
 from pages._widgets import widget
@@ -23,6 +23,9 @@ def _field_note(sampler, model) -> str:
         return ("Arrows show ∇ₓ log pₜ, the score of the x-marginal of the CLD forward law pₜ at the frame's "
                 "time t (t = 1: about the prior N(0, I); t = 0: the data), the field the particles' velocity score "
                 "∇ᵥ log pₜ(x, v) is built around; they are not the data's score until t = 0. ")
+    if kind == "sde":
+        return ("Arrows show ∇ log pₜ, the score of the SDE's marginal at the frame's time t (its label gives t and "
+                "the noise), the field the sampler follows at that moment. ")
     return "Arrows show the score the sampler follows, ∇ log p. "
 
 
@@ -117,6 +120,8 @@ with right:
     if modes is not None:
         st.markdown("**Per-mode weights vs the truth**")
         show_chart(modes, key="sample_modes")
+if sampler == "pf-ode":       # the ODE is a flow: its exact likelihood
+    _likelihood.panel(mkey, spec.run, model, t.density, key="sample_likelihood")
 n_eval = min(particles, EVAL_MAX)
 st.caption(f"Energy distance to 2,000 exact draws beside its noise floor, the value 99% of exact sample sets of the "
            f"same size stay below: under it the run is indistinguishable from exact draws. Spread: the std around each "

@@ -185,6 +185,19 @@ def test_noise_slider_shows_the_noised_density_and_field(name):
     assert "σ = 1" in json.dumps(spec["layout"]["annotations"], ensure_ascii=False) or name == "moons"
 
 
+def test_the_noise_radio_shows_p_t_of_either_sde():
+    """VP at t = 1 is its prior N(0, I): peak 1 / 2 pi at the origin; VE's panel names sigma(t)."""
+    at = app("density", {"target": "eight-gaussians", "noise": "vp", "sde_t": "1.0"})
+    ok(at)
+    spec = charts(at)[0]
+    assert heatmap_z(spec).max() == pytest.approx(1 / (2 * np.pi), rel=0.02)
+    assert "VP SDE at t = 1" in json.dumps(spec["layout"]["annotations"], ensure_ascii=False)
+    at.radio(key="noise").set_value("ve").run()
+    ok(at)
+    titles = json.dumps(charts(at)[0]["layout"]["annotations"], ensure_ascii=False)
+    assert "VE SDE at t = 1" in titles and "σ(t) = " in titles
+
+
 def test_density_page_display_options_and_kde_beside():
     at = app("density", {"target": "two-rings"})
     at.radio(key="arrows").set_value("raw")
