@@ -187,21 +187,29 @@ def _load_target(args):
     return density, None
 
 
-def cmd_sample(args):
-    from .devices import resolve
-    _check_writable(args.out)
-    from .simulate import evaluate, known_bias, score_source, simulate, timed
-    density, model = _load_target(args)
+def _score_model(args, density, model, device):
+    """(score source, the model a run follows) from --score and --model: the density's own
+    score, a KDE (``model`` where --data already fitted one), or a trained network."""
+    from .simulate import score_source
     score = args.score or ("model" if args.model else "exact" if density.has_score else "kde")
     if score == "model":
         if not args.model:
             raise UsageError("--score model needs --model FILE (a file written by `python -m explorer train`)")
         from .modelio import load_model
-        model = load_model(args.model, device=resolve(args.device))
-    elif args.model:
+        return score, load_model(args.model, device=device)
+    if args.model:
         raise UsageError("--model is used only with --score model")
-    elif model is None or score == "exact":
+    if model is None or score == "exact":
         model = score_source(density, score, seed=args.seed)
+    return score, model
+
+
+def cmd_sample(args):
+    from .devices import resolve
+    _check_writable(args.out)
+    from .simulate import evaluate, known_bias, simulate, timed
+    density, model = _load_target(args)
+    score, model = _score_model(args, density, model, resolve(args.device))
     from .registry import check_model, get
     check_model(args.sampler, model)
     device = resolve(args.device)
@@ -306,7 +314,6 @@ def _jsonable(v):
 
 def cmd_likelihood(args):
     """log p_0 of each point through the probability-flow ODE beside the exact log-density."""
-
     import torch
 
     from .data import read_xy_file
@@ -315,15 +322,7 @@ def cmd_likelihood(args):
     from .sdes import likelihoods
     _check_writable(args.out)
     density, model = _load_target(args)
-    score = args.score or ("model" if args.model else "exact" if density.has_score else "kde")
-    if score == "model":
-        if not args.model:
-            raise UsageError("--score model needs --model FILE (a file written by `python -m explorer train`)")
-        from .modelio import load_model
-        model = load_model(args.model, device=resolve("cpu"))
-    elif model is None or score == "exact":
-        from .simulate import score_source
-        model = score_source(density, score, seed=args.seed)
+    score, model = _score_model(args, density, model, resolve("cpu"))
     got_pts = read_xy_file(args.points)
     for note in got_pts.notes:
         print(f"note: {args.points}: {note}", file=sys.stderr)

@@ -116,9 +116,15 @@ def pc(model, x, *, sde, steps=500, snr=0.1, corrector_steps=1, eps=1e-3, denois
                               "sde": sde.config()})
 
 
+def ode_velocity(sde, x, t, score):
+    """The probability-flow ODE's velocity f - g^2 grad log p_t / 2 (Song et al. 2021, eq. 13),
+    given the score at (x, t)."""
+    return sde.drift(x, t) - 0.5 * sde.g2(t) * score
+
+
 def ode_drift(sde, model, x, t):
-    """The probability-flow ODE's velocity f - g^2 grad log p_t / 2 (Song et al. 2021, eq. 13)."""
-    return sde.drift(x, t) - 0.5 * sde.g2(t) * _score(sde, model, x, t)
+    """``ode_velocity`` with the model's score."""
+    return ode_velocity(sde, x, t, _score(sde, model, x, t))
 
 
 def pf_ode(model, x, *, sde, steps=200, eps=1e-3, generator=None, record_every=1, escape=math.inf) -> Trajectory:
@@ -129,9 +135,8 @@ def pf_ode(model, x, *, sde, steps=200, eps=1e-3, generator=None, record_every=1
     grid = times(steps, eps)
     score = _scorer(sde, model, grid, x)
 
-    def drift(y, k):            # ode_drift at grid[k]
-        t = float(grid[k])
-        return sde.drift(y, t) - 0.5 * sde.g2(t) * score(y, k)
+    def drift(y, k):
+        return ode_velocity(sde, y, float(grid[k]), score(y, k))
 
     rec.record(0, x, level=1.0)
     for k in range(1, steps + 1):
