@@ -260,11 +260,11 @@ def sde_of(model, s: dict):
     return VE(smin, smax)
 
 
-def _sde_options(model, s):
+def _sde_options(model, s, corrector: bool = False):
     out = {"sde": sde_of(model, s)}
     if s.get("steps"):
         out["steps"] = int(s["steps"])
-    if "snr" in s and s["snr"] is not None:
+    if corrector and s.get("snr") is not None:          # only pc has a corrector
         out["snr"] = float(s["snr"])
     return out
 
@@ -293,5 +293,5 @@ for _name, _label, _fn, _steps, _extra, _start in (
         ("pf-ode", "probability-flow ODE (Heun)", SD.pf_ode, 200, (), _prior)):
     register(Sampler(
         _name, _label, _fn, defaults=lambda m, k=_steps: {"sde": VP(), "steps": k}, stability=_sde_stability,
-        options=_sde_options, settings=_SDE_SETTINGS + _extra, level="t", needs="noised", field="sde",
+        options=lambda m, s, c="snr" in _extra: _sde_options(m, s, c), settings=_SDE_SETTINGS + _extra, level="t", needs="noised", field="sde",
         prior=_start, ends="noise" if _name == "forward" else "data"))
