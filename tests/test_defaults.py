@@ -111,12 +111,15 @@ def test_default_run_lands_on_its_target(target, sampler):
     _judge(_runs(d, sampler), f"{target}/{sampler}")
 
 
-@pytest.mark.parametrize("target", TARGETS)
-@pytest.mark.parametrize("sampler", ["reverse-sde", "pc", "pf-ode"])
+@pytest.mark.parametrize("target,sampler", [(t, s) for s in ("reverse-sde", "pc", "pf-ode") for t in TARGETS
+                                            if not (s == "pc" and D.get(t).kind == "analytic")])
 def test_the_ve_sde_lands_on_every_target(target, sampler):
     """The score-SDE samplers' defaults run VP; VE (sigma_min a hundredth of the narrowest
     scale, sigma_max five times the spread: registry.sde_of) lands too. No barrier to
-    cross, so mixture-1to4, grid-25 and two-rings land as well."""
+    cross, so mixture-1to4, grid-25 and two-rings land as well. pc under VE runs on the
+    mixtures only: its predictor is reverse-sde's, checked here on every target, and on an
+    analytic target each of its 2,000 score calls sums a surrogate lattice (banana: 45 s a
+    seed, a CI budget better spent elsewhere)."""
     d = D.get(target)
     evals = []
     for seed in SEEDS:
