@@ -209,6 +209,7 @@ _ALL = [
     Setting("--seed", "cli", 0, _int(0, SEED_MAX)),
     Setting("--step-size", "cli", None, _float(0.0, 1e4, open_lo=True)),
     Setting("--snr", "cli", None, _float(0.0, 1.0)),
+    Setting("--fp-grid", "cli", 201, _int(3, None, "fp_grid")),
     Setting("--lr", "cli", 5e-3, _float(0.0, 1.0, open_lo=True)),
     Setting("--width", "cli", 128, _int(16, None, "width")),
     Setting("--depth", "cli", 3, _int(1, None, "depth")),

@@ -1,0 +1,240 @@
+"""The Fokker-Planck equation of overdamped Langevin dynamics on a grid: the law the
+particles sample, solved beside them.
+
+dX = s(X) dt + sqrt(2) dW (the step convention of ``samplers.ula``: one step
+x + eps s(x) + sqrt(2 eps) z advances time by eps) has the law p_t with
+
+    dp/dt = -div(p s) + Laplacian(p),
+
+whose stationary law is pi when s = grad log pi. The box is the target's, with no-flux
+walls.
+
+Scheme: finite volumes on an N x N grid of cells, with Scharfetter-Gummel fluxes across
+each face (Scharfetter & Gummel 1969; the exponential fitting of Il'in and of Chang &
+Cooper 1970):
+
+    J = (1/h) [B(-h s_f) p_left - B(h s_f) p_right],   B(z) = z / (e^z - 1),
+
+where s_f is the score's normal component at the face's midpoint (any score model: exact,
+KDE, learned). The semi-discrete system dp/dt = A p has columns that sum to zero
+(mass is conserved exactly) and non-negative off-diagonals (A generates a Markov chain
+on the cells). Backward Euler, (I - dt A) p_{n+1} = p_n, is then a Markov transition
+itself: positive and mass-conserving for every dt, and the relative entropy to the
+chain's stationary law never increases. It is first order in time; the field is fixed
+between noise levels, so one sparse LU factorisation serves every step at that level.
+Against the continuous equation the stationary law is second order in h (the
+midpoint score), tested in tests/test_fokker_planck.py.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+import scipy.sparse.linalg as spl
+import torch
+
+
+@dataclass(frozen=True)
+class Grid:
+    """N x N cell centres over ``box``: ``x`` (N,), ``y`` (N,), cell sizes ``dx``, ``dy``.
+    Densities are (N, N) arrays, ``p[i, j]`` at (x[j], y[i])."""
+
+    box: tuple
+    n: int
+
+    @property
+    def dx(self) -> float:
+        return (self.box[1] - self.box[0]) / self.n
+
+    @property
+    def dy(self) -> float:
+        return (self.box[3] - self.box[2]) / self.n
+
+    @property
+    def x(self) -> np.ndarray:
+        return self.box[0] + (np.arange(self.n) + 0.5) * self.dx
+
+    @property
+    def y(self) -> np.ndarray:
+        return self.box[2] + (np.arange(self.n) + 0.5) * self.dy
+
+    def points(self) -> np.ndarray:
+        """Cell centres, (N * N, 2), row i of the density first (x varies fastest)."""
+        xx, yy = np.meshgrid(self.x, self.y)
+        return np.stack([xx.ravel(), yy.ravel()], 1)
+
+    def normalise(self, p: np.ndarray) -> np.ndarray:
+        return p / (p.sum() * self.dx * self.dy)
+
+
+def bernoulli(z: np.ndarray) -> np.ndarray:
+    """B(z) = z / (e^z - 1), B(0) = 1, without overflow or cancellation."""
+    z = np.clip(np.asarray(z, dtype=np.float64), -700.0, 700.0)
+    small = np.abs(z) < 1e-6
+    safe = np.where(small, 1.0, z)
+    return np.where(small, 1.0 - 0.5 * z, safe / np.expm1(safe))
+
+
+def _score(model, pts: np.ndarray, sigma: float) -> np.ndarray:
+    with torch.no_grad():
+        s = model.score(torch.as_tensor(pts, dtype=torch.float32), float(sigma))
+    return s.double().numpy()
+
+
+def generator(model, grid: Grid, sigma: float = 0.0) -> sp.csc_matrix:
+    """A, the semi-discrete Fokker-Planck operator dp/dt = A p (p flattened row by row),
+    with the score of ``model`` at noise level ``sigma`` on the faces."""
+    n, dx, dy = grid.n, grid.dx, grid.dy
+    x, y = grid.x, grid.y
+    # vertical faces between (i, j) and (i, j + 1): x = x_j + dx / 2
+    fx = np.stack(np.meshgrid(x[:-1] + 0.5 * dx, y), -1).reshape(-1, 2)
+    sx = _score(model, fx, sigma)[:, 0].reshape(n, n - 1)
+    # horizontal faces between (i, j) and (i + 1, j): y = y_i + dy / 2
+    fy = np.stack(np.meshgrid(x, y[:-1] + 0.5 * dy), -1).reshape(-1, 2)
+    sy = _score(model, fy, sigma)[:, 1].reshape(n - 1, n)
+    idx = np.arange(n * n).reshape(n, n)
+    rows, cols, vals = [], [], []
+    for left, right, s, h in ((idx[:, :-1], idx[:, 1:], sx, dx), (idx[:-1, :], idx[1:, :], sy, dy)):
+        out_l = bernoulli(-h * s).ravel() / h**2        # left -> right
+        out_r = bernoulli(h * s).ravel() / h**2         # right -> left
+        lft, rgt = left.ravel(), right.ravel()
+        rows += [lft, rgt, rgt, lft]
+        cols += [lft, lft, rgt, rgt]
+        vals += [-out_l, out_l, -out_r, out_r]
+    a = sp.coo_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(n * n, n * n))
+    return a.tocsc()
+
+
+def kl(p: np.ndarray, log_pi: np.ndarray, cell: float) -> float:
+    """KL(p || pi) = sum p log(p / pi) dA of two grid densities (pi given by its log)."""
+    m = p > 0
+    return float(np.sum(p[m] * (np.log(p[m]) - log_pi[m])) * cell)
+
+
+def log_target(model, grid: Grid) -> np.ndarray | None:
+    """log pi on the grid's cells, normalised on the grid; None without a log-density."""
+    try:
+        with torch.no_grad():
+            lp = model.log_prob(torch.as_tensor(grid.points(), dtype=torch.float32)).double().numpy()
+    except (ValueError, NotImplementedError, AttributeError):
+        return None
+    lp = lp.reshape(grid.n, grid.n)
+    return lp - (np.log(np.sum(np.exp(lp - lp.max()))) + lp.max() + math.log(grid.dx * grid.dy))
+
+
+@dataclass
+class Solution:
+    """The density at each frame time: ``density`` (F, N, N), ``times`` (F,), ``kl`` (F,)
+    (None without a log-density), ``mass_error`` the largest |mass - 1| over frames."""
+
+    grid: Grid
+    times: np.ndarray
+    density: np.ndarray
+    kl: np.ndarray | None
+    mass_error: float
+    steps: np.ndarray | None = None
+
+
+def run(model, sampler: str, *, box, init: str = "gaussian", n: int = 201, frames: int = 200,
+        options: dict | None = None, substeps: int = 1) -> Solution:
+    """The Fokker-Planck density of ``sampler``'s particles (its defaults updated by
+    ``options``) from the law they start from, at ``frames`` frames evenly spaced in
+    steps (the particle animation's frames), over ``box`` on an n x n grid."""
+    from .validate import limits
+    cap = limits().fp_grid
+    if not 3 <= int(n) <= cap:
+        raise ValueError(f"the Fokker-Planck grid must have 3 to {cap} cells per side (SFE_MAX_FP_GRID), not {n}")
+    times_of, levels, edges, total = clock(sampler, model, options)
+    steps = np.unique(np.round(np.linspace(0, total, max(int(frames), 2))).astype(np.int64))
+    grid = Grid(tuple(float(b) for b in box), int(n))
+    sol = solve(model, grid, initial_density(init, grid), times_of(steps), levels=levels, edges=edges,
+                substeps=substeps)
+    sol.steps = steps
+    return sol
+
+
+def solve(model, grid: Grid, p0: np.ndarray, times, *, levels=None, edges=(), substeps: int = 1) -> Solution:
+    """Backward Euler from ``p0`` (N, N) through the frame ``times`` (increasing, from 0),
+    ``substeps`` equal steps between consecutive time points. ``levels`` and ``edges``:
+    annealed Langevin's noise levels and the times where each ends (the field is the score
+    at ``levels[i]`` until ``edges[i]``; default: the target's score throughout). The
+    steps also stop at every edge, so no step straddles two fields."""
+    times = np.asarray(times, dtype=np.float64)
+    levels = list(levels) if levels is not None else [0.0]
+    edges = np.asarray(edges, dtype=np.float64)
+    cell = grid.dx * grid.dy
+    p = grid.normalise(np.clip(np.asarray(p0, dtype=np.float64), 0.0, None)).ravel()
+    eye = sp.identity(grid.n * grid.n, format="csc")
+    lus: dict = {}
+    out = [p.copy()]
+    for k in range(1, len(times)):
+        inner = edges[(edges > times[k - 1]) & (edges < times[k])]
+        points = np.concatenate([[times[k - 1]], inner, [times[k]]])
+        for a, b in zip(points[:-1], points[1:]):
+            level = levels[min(int(np.searchsorted(edges, 0.5 * (a + b))), len(levels) - 1)]
+            dt = (b - a) / substeps
+            key = (level, round(dt, 12))
+            if key not in lus:
+                if len(lus) > 8:
+                    lus.clear()
+                # minimum degree on A + A^T: the 5-point pattern is symmetric; its factors
+                # are about half COLAMD's (a 201 x 201 solve 4.3 ms against 9.0)
+                lus[key] = spl.splu(eye - dt * generator(model, grid, level), permc_spec="MMD_AT_PLUS_A")
+            for _ in range(substeps):
+                p = lus[key].solve(p)
+        out.append(p.copy())
+    dens = np.stack(out).reshape(len(times), grid.n, grid.n)
+    mass = dens.sum((1, 2)) * cell
+    log_pi = log_target(model, grid)
+    kls = None if log_pi is None else np.array([kl(d, log_pi, cell) for d in dens])
+    return Solution(grid, times, dens, kls, float(np.abs(mass - 1).max()))
+
+
+SAMPLERS = ("langevin", "annealed")
+
+
+def clock(sampler: str, model, options: dict | None = None):
+    """The continuous time of a sampler's steps: (times(k) for step counts k, the noise
+    levels, the times each level ends). ULA's step k is at t = k eps; annealed
+    Langevin's level i lasts T_i eps_i with eps_i = eps sigma_i^2 / sigma_L^2."""
+    from . import registry
+    if sampler not in SAMPLERS:
+        raise ValueError(f"'{sampler}' has no Fokker-Planck form here; accepted: {', '.join(SAMPLERS)} (MALA's "
+                         "Metropolis test and the kinetic samplers' (x, v) dynamics are not an overdamped "
+                         "diffusion in x)")
+    opts = {**registry.get(sampler).defaults(model), **{k: v for k, v in (options or {}).items() if v is not None}}
+    if sampler == "langevin":
+        eps = float(opts["step_size"])
+        return (lambda k: np.asarray(k, dtype=np.float64) * eps), [0.0], np.array([]), int(opts["steps"])
+    sigmas = [float(x) for x in opts["sigmas"]]
+    per = np.broadcast_to(np.asarray(opts["steps_per_level"]), (len(sigmas),)).astype(np.int64)
+    eps = float(opts.get("step_size") or 0.1 * sigmas[-1] ** 2)
+    step_eps = np.repeat([eps * s**2 / sigmas[-1] ** 2 for s in sigmas], per)
+    cum = np.concatenate([[0.0], np.cumsum(step_eps)])
+    edges = cum[np.cumsum(per)][:-1]
+
+    def times(k):
+        return cum[np.clip(np.asarray(k, dtype=np.int64), 0, len(cum) - 1)]
+    return times, sigmas, edges, int(per.sum())
+
+
+def initial_density(init: str, grid: Grid, box=None) -> np.ndarray:
+    """The law the samplers' particles start from (``simulate.initial``) on the grid,
+    renormalised to the box: 'gaussian' N(centre, (max half-width / 2)^2 I), 'uniform',
+    'prior' N(0, I)."""
+    box = box or grid.box
+    xx, yy = np.meshgrid(grid.x, grid.y)
+    if init == "uniform":
+        p = np.ones_like(xx)
+    elif init in ("gaussian", "prior"):
+        if init == "prior":
+            cx, cy, sd = 0.0, 0.0, 1.0
+        else:
+            cx, cy = 0.5 * (box[0] + box[1]), 0.5 * (box[2] + box[3])
+            sd = 0.25 * max(box[1] - box[0], box[3] - box[2])
+        p = np.exp(-0.5 * ((xx - cx) ** 2 + (yy - cy) ** 2) / sd**2)
+    else:
+        raise ValueError(f"unknown initial distribution '{init}'; choose one of: gaussian, uniform, prior")
+    return grid.normalise(p)
