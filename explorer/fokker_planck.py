@@ -138,18 +138,21 @@ class Solution:
 
 
 def run(model, sampler: str, *, box, init: str = "gaussian", n: int = 201, frames: int = 200,
-        options: dict | None = None, substeps: int = 1) -> Solution:
+        options: dict | None = None, substeps: int = 1, steps=None) -> Solution:
     """The Fokker-Planck density of ``sampler``'s particles (its defaults updated by
     ``options``) from the law they start from, at ``frames`` frames evenly spaced in
-    steps (the particle animation's frames), over ``box`` on an n x n grid."""
+    steps, or at the step counts ``steps`` (a run's ``Trajectory.steps``: the particle
+    animation's frames), over ``box`` on an n x n grid."""
     from .validate import limits
     cap = limits().fp_grid
     if not 3 <= int(n) <= cap:
         raise ValueError(f"the Fokker-Planck grid must have 3 to {cap} cells per side (SFE_MAX_FP_GRID), not {n}")
     times_of, levels, edges, total = clock(sampler, model, options)
-    steps = np.unique(np.round(np.linspace(0, total, max(int(frames), 2))).astype(np.int64))
-    grid = Grid(tuple(float(b) for b in box), int(n))
-    sol = solve(model, grid, initial_density(init, grid), times_of(steps), levels=levels, edges=edges,
+    if steps is None:
+        steps = np.unique(np.round(np.linspace(0, total, max(int(frames), 2))).astype(np.int64))
+    steps = np.asarray(steps, dtype=np.int64)
+    grid = Grid(domain(init, box), int(n))
+    sol = solve(model, grid, initial_density(init, grid, box), times_of(steps), levels=levels, edges=edges,
                 substeps=substeps)
     sol.steps = steps
     return sol
@@ -220,6 +223,20 @@ def clock(sampler: str, model, options: dict | None = None):
     return times, sigmas, edges, int(per.sum())
 
 
+def domain(init: str, box) -> tuple:
+    """The solver's box: the target's, widened to hold the starting law to 3.5 std
+    ('gaussian' puts about 9% of its particles outside the target's box, which no-flux
+    walls cannot hold), square so the cells are."""
+    x0, x1, y0, y1 = (float(b) for b in box)
+    cx, cy = 0.5 * (x0 + x1), 0.5 * (y0 + y1)
+    half = 0.5 * max(x1 - x0, y1 - y0)
+    if init == "gaussian":
+        half = max(half, 3.5 * 0.25 * 2 * half)
+    elif init == "prior":
+        half = max(half, abs(cx) + 3.5, abs(cy) + 3.5)
+    return (cx - half, cx + half, cy - half, cy + half)
+
+
 def initial_density(init: str, grid: Grid, box=None) -> np.ndarray:
     """The law the samplers' particles start from (``simulate.initial``) on the grid,
     renormalised to the box: 'gaussian' N(centre, (max half-width / 2)^2 I), 'uniform',
@@ -238,3 +255,27 @@ def initial_density(init: str, grid: Grid, box=None) -> np.ndarray:
     else:
         raise ValueError(f"unknown initial distribution '{init}'; choose one of: gaussian, uniform, prior")
     return grid.normalise(p)
+
+
+def bin_probabilities(density: np.ndarray, grid: Grid, bins: int) -> np.ndarray:
+    """The mass of each of bins x bins equal boxes over the grid's box (cells assigned
+    by their centres), (bins, bins) with rows along y."""
+    ix = np.minimum((np.arange(grid.n) * bins) // grid.n, bins - 1)
+    out = np.zeros((bins, bins))
+    np.add.at(out, (ix[:, None], ix[None, :]), density * grid.dx * grid.dy)
+    return out
+
+
+def histogram_gap(positions: np.ndarray, density: np.ndarray, grid: Grid, bins: int = 20) -> tuple[float, float]:
+    """(TV, noise): the total-variation distance between the particles' bins x bins
+    histogram and p_t's bin masses, and what N exact draws of p_t give on average,
+    (1/2) sum_b sqrt(2 p_b (1 - p_b) / (pi N)) (the normal approximation of E|X/N - p_b|).
+    A ratio near 1: the particles follow p_t within their sampling noise."""
+    b = grid.box
+    x = np.asarray(positions)
+    hist, _, _ = np.histogram2d(x[:, 1], x[:, 0], bins=bins, range=[[b[2], b[3]], [b[0], b[1]]])
+    n = len(x)
+    prob = bin_probabilities(density, grid, bins)
+    tv = 0.5 * float(np.abs(hist / n - prob).sum())
+    noise = 0.5 * float(np.sqrt(2 * prob * (1 - prob) / (math.pi * n)).sum())
+    return tv, noise

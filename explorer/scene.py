@@ -28,7 +28,7 @@ from . import settings as SET
 from .diffusions import CLD, sde_from_config
 from .kde import KDE
 from .samplers import Trajectory
-from .simulate import evaluate, initial, score_source, simulate
+from .simulate import EVAL_MAX, evaluate, initial, score_source, simulate
 
 ARROWS = 17              # arrows per side under an animation
 GRID = 120               # density pixels per side under an animation
@@ -300,6 +300,21 @@ def likelihood(model, density, spec: RunSpec, points: int = LIKELIHOOD_POINTS) -
         return {}
     x = density.sample(points, torch.Generator().manual_seed(spec.seed))
     return {"points": x.double().numpy(), **sdes.likelihoods(model, density, x, sde=opts["sde"])}
+
+
+FP_GRID = 121       # the app's Fokker-Planck cells per side (the CLI's default is 201)
+
+
+def fokker_planck(model, density, spec: RunSpec, traj: Trajectory, n: int = FP_GRID):
+    """The Fokker-Planck density of the run's sampler at its recorded steps (``traj.steps``)
+    from its initial law, and per frame (TV, noise) of the particles' histogram against it
+    (``fokker_planck.histogram_gap``)."""
+    from . import fokker_planck as FPL
+    name = spec.samplers[0]
+    sol = FPL.run(model, name, box=density.box, init=spec.init, n=n, options=spec.options(model)[name],
+                  steps=traj.steps)
+    gaps = [FPL.histogram_gap(traj.positions[i][:EVAL_MAX], sol.density[i], sol.grid) for i in range(len(sol.times))]
+    return sol, gaps
 
 
 # ----- what is drawn under the particles --------------------------------------------------
