@@ -83,22 +83,26 @@ def _score(model, pts: np.ndarray, sigma: float) -> np.ndarray:
     return s.double().numpy()
 
 
-def generator(model, grid: Grid, sigma: float = 0.0) -> sp.csc_matrix:
-    """A, the semi-discrete Fokker-Planck operator dp/dt = A p (p flattened row by row),
-    with the score of ``model`` at noise level ``sigma`` on the faces."""
+def generator(model, grid: Grid, sigma: float = 0.0, *, velocity=None, diffusion: float = 1.0) -> sp.csc_matrix:
+    """A, the semi-discrete Fokker-Planck operator dp/dt = A p (p flattened row by row) of
+    dp/dt = -div(p b) + D Laplacian(p): b the score of ``model`` at noise level ``sigma``
+    and D = 1 (overdamped Langevin), or ``velocity(points) -> b`` and ``diffusion`` D
+    (a reverse-time SDE: b = -f + g^2 grad log p_t, D = g^2 / 2)."""
     n, dx, dy = grid.n, grid.dx, grid.dy
     x, y = grid.x, grid.y
+    field = velocity or (lambda pts: _score(model, pts, sigma))
     # vertical faces between (i, j) and (i, j + 1): x = x_j + dx / 2
     fx = np.stack(np.meshgrid(x[:-1] + 0.5 * dx, y), -1).reshape(-1, 2)
-    sx = _score(model, fx, sigma)[:, 0].reshape(n, n - 1)
+    sx = field(fx)[:, 0].reshape(n, n - 1)
     # horizontal faces between (i, j) and (i + 1, j): y = y_i + dy / 2
     fy = np.stack(np.meshgrid(x, y[:-1] + 0.5 * dy), -1).reshape(-1, 2)
-    sy = _score(model, fy, sigma)[:, 1].reshape(n - 1, n)
+    sy = field(fy)[:, 1].reshape(n - 1, n)
     idx = np.arange(n * n).reshape(n, n)
     rows, cols, vals = [], [], []
+    dd = float(diffusion)
     for left, right, s, h in ((idx[:, :-1], idx[:, 1:], sx, dx), (idx[:-1, :], idx[1:, :], sy, dy)):
-        out_l = bernoulli(-h * s).ravel() / h**2        # left -> right
-        out_r = bernoulli(h * s).ravel() / h**2         # right -> left
+        out_l = dd * bernoulli(-h * s / dd).ravel() / h**2        # left -> right
+        out_r = dd * bernoulli(h * s / dd).ravel() / h**2         # right -> left
         lft, rgt = left.ravel(), right.ravel()
         rows += [lft, rgt, rgt, lft]
         cols += [lft, lft, rgt, rgt]
@@ -279,3 +283,27 @@ def histogram_gap(positions: np.ndarray, density: np.ndarray, grid: Grid, bins: 
     tv = 0.5 * float(np.abs(hist / n - prob).sum())
     noise = 0.5 * float(np.sqrt(2 * prob * (1 - prob) / (math.pi * n)).sum())
     return tv, noise
+
+
+def reverse_sde(model, grid: Grid, sde, times, p1: np.ndarray) -> np.ndarray:
+    """The law of the reverse-time SDE (Song et al. 2021, eq. 6) from ``p1`` at t = times[0]
+    down the decreasing ``times``: in reverse time the drift is -f + g^2 grad log p_t and
+    the diffusion g^2 / 2. Backward Euler takes the field at each step's end, one LU per
+    step (the field changes with t). Returns (len(times), N, N)."""
+    p = grid.normalise(np.clip(np.asarray(p1, dtype=np.float64), 0.0, None)).ravel()
+    eye = sp.identity(grid.n * grid.n, format="csc")
+    out = [p.copy()]
+    for t0, t1 in zip(times[:-1], times[1:]):
+        t1 = float(t1)
+        g2 = sde.g2(t1)
+
+        def velocity(pts, t=t1, g2=g2):
+            x = torch.as_tensor(pts, dtype=torch.float64)
+            with torch.no_grad():
+                s = sde.score(model, x, t).double()
+            return (-sde.drift(x, t) + g2 * s).numpy()
+
+        a = generator(model, grid, velocity=velocity, diffusion=0.5 * g2)
+        p = spl.splu(eye - (float(t0) - t1) * a, permc_spec="MMD_AT_PLUS_A").solve(p)
+        out.append(p.copy())
+    return np.stack(out).reshape(len(times), grid.n, grid.n)

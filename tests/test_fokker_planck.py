@@ -99,3 +99,30 @@ def test_cli_writes_the_frames_and_refuses_bad_input(tmp_path):
     for bad, says in ((["--sampler", "cld"], "must be one of langevin, annealed"), (["--grid", "5000"], "301")):
         r = subprocess.run(cmd + bad, capture_output=True, text=True)
         assert r.returncode == 2 and says in r.stderr and "Traceback" not in r.stderr, r.stderr
+
+
+def test_the_reverse_sdes_density_is_the_exact_forward_marginal():
+    """From the exact p_1, the reverse-time SDE's Fokker-Planck density at t equals the
+    forward process's exact p_t (eight-gaussians, VP), with backward Euler's first order:
+    4x the steps, ~4x smaller TV (measured 0.0107 -> 0.0028 at t = 0.25)."""
+    import torch
+
+    from explorer import registry
+    d = D.get("eight-gaussians")
+    sde = registry.sde_of(d, {"sde": "vp"})
+    grid = FP.Grid(d.box, 61)
+    pts = torch.as_tensor(grid.points())
+
+    def exact(t):
+        return grid.normalise(np.exp(sde.marginal_mixture(d.as_mixture(), float(t)).log_prob(pts).numpy())
+                              .reshape(61, 61))
+
+    tv = {}
+    for k in (50, 200):
+        times = np.linspace(1.0, 1e-3, k + 1)
+        dens = FP.reverse_sde(d, grid, sde, times, exact(1.0))
+        assert abs(dens[-1].sum() * grid.dx * grid.dy - 1) < 1e-8 and dens.min() >= 0
+        tv[k] = {round(float(times[i]), 2): 0.5 * np.abs(dens[i] - exact(times[i])).sum() * grid.dx * grid.dy
+                 for i in (k // 2, 3 * k // 4)}
+    assert tv[200][0.5] < 0.002 and tv[200][0.25] < 0.005, tv
+    assert tv[50][0.26] / tv[200][0.25] > 3, tv
