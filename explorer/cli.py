@@ -134,7 +134,8 @@ def build_parser() -> argparse.ArgumentParser:
     src.add_argument("--data", help="a CSV of x,y rows: its KDE is the target")
     fp.add_argument("--params", type=_json_params, default=None, help="density parameters as a JSON object")
     fp.add_argument("--sampler", default="langevin",
-                    help="langevin or annealed (MALA and the kinetic samplers have no Fokker-Planck form in x)")
+                    help="langevin, annealed or reverse-sde (VP; MALA and the kinetic samplers have no "
+                         "Fokker-Planck form in x)")
     fp.add_argument("--score", default=None, choices=["exact", "kde", "model"])
     fp.add_argument("--model", default=None, help="a model file from `train` (with --score model)")
     fp.add_argument("--init", default="gaussian", choices=list(INITS))
@@ -367,8 +368,8 @@ def cmd_fokker_planck(args):
     from .devices import resolve
     from .registry import check_model, get
     if args.sampler not in FP.SAMPLERS:
-        raise UsageError(f"--sampler must be one of {', '.join(FP.SAMPLERS)}, not {args.sampler!r}: MALA's Metropolis "
-                         "test and the kinetic samplers' (x, v) dynamics are not an overdamped diffusion in x")
+        raise UsageError(f"--sampler must be one of {', '.join(FP.SAMPLERS)}, not {args.sampler!r}: MALA's "
+                         "Metropolis test and the kinetic samplers' (x, v) dynamics are not a diffusion in x alone")
     _check_writable(args.out)
     density, model = _load_target(args)
     score, model = _score_model(args, density, model, resolve("cpu"))
@@ -383,8 +384,9 @@ def cmd_fokker_planck(args):
     seconds = time.perf_counter() - t0
     g = sol.grid
     log_pi = FP.log_target(model, g)
-    result = {"density": density.name, "sampler": args.sampler, "score": score, "init": args.init, "grid": g.n,
-              "frames": len(sol.times), "horizon": float(sol.times[-1]), "steps": int(sol.steps[-1]),
+    result = {"density": density.name, "sampler": args.sampler, "score": score,
+              "init": "prior" if args.sampler == "reverse-sde" else args.init, "grid": g.n, "frames": len(sol.times),
+              "horizon": float(abs(sol.times[-1] - sol.times[0])), "steps": int(sol.steps[-1]),
               "seconds": round(seconds, 4), "mass_error": sol.mass_error}
     if log_pi is not None:
         result["final_tv"] = float(0.5 * np.abs(sol.density[-1] - np.exp(log_pi)).sum() * g.dx * g.dy)

@@ -152,6 +152,8 @@ def run(model, sampler: str, *, box, init: str = "gaussian", n: int = 201, frame
     if not 3 <= int(n) <= cap:
         raise ValueError(f"the Fokker-Planck grid must have 3 to {cap} cells per side (SFE_MAX_FP_GRID), not {n}")
     times_of, levels, edges, total = clock(sampler, model, options)
+    if sampler == "reverse-sde":
+        return _run_reverse(model, box, n, frames, options, times_of, total, steps)
     if steps is None:
         steps = np.unique(np.round(np.linspace(0, total, max(int(frames), 2))).astype(np.int64))
     steps = np.asarray(steps, dtype=np.int64)
@@ -199,7 +201,7 @@ def solve(model, grid: Grid, p0: np.ndarray, times, *, levels=None, edges=(), su
     return Solution(grid, times, dens, kls, float(np.abs(mass - 1).max()))
 
 
-SAMPLERS = ("langevin", "annealed")
+SAMPLERS = ("langevin", "annealed", "reverse-sde")
 
 
 def clock(sampler: str, model, options: dict | None = None):
@@ -212,6 +214,10 @@ def clock(sampler: str, model, options: dict | None = None):
                          "Metropolis test and the kinetic samplers' (x, v) dynamics are not an overdamped "
                          "diffusion in x)")
     opts = {**registry.get(sampler).defaults(model), **{k: v for k, v in (options or {}).items() if v is not None}}
+    if sampler == "reverse-sde":         # the SDE's own time, 1 down to eps (sdes.times)
+        from .sdes import times as sde_times
+        grid_t = sde_times(int(opts["steps"]), float(opts.get("eps", 1e-3))).numpy()
+        return (lambda k: grid_t[np.asarray(k, dtype=np.int64)]), [0.0], np.array([]), int(opts["steps"])
     if sampler == "langevin":
         eps = float(opts["step_size"])
         return (lambda k: np.asarray(k, dtype=np.float64) * eps), [0.0], np.array([]), int(opts["steps"])
@@ -225,6 +231,25 @@ def clock(sampler: str, model, options: dict | None = None):
     def times(k):
         return cum[np.clip(np.asarray(k, dtype=np.int64), 0, len(cum) - 1)]
     return times, sigmas, edges, int(per.sum())
+
+
+def _run_reverse(model, box, n, frames, options, times_of, total, steps) -> Solution:
+    from . import registry
+    sde = {**registry.get("reverse-sde").defaults(model), **(options or {})}["sde"]
+    if sde.config()["name"] != "vp":
+        raise ValueError("the reverse-SDE's Fokker-Planck density needs the VP SDE: VE's prior N(0, σ_max² I) is far "
+                         "wider than the target's box (use sde vp)")
+    if steps is None:
+        steps = np.unique(np.round(np.linspace(0, total, max(int(frames), 2))).astype(np.int64))
+    steps = np.asarray(steps, dtype=np.int64)
+    grid = Grid(domain("prior", box), int(n))
+    p1 = np.exp(sde.prior_log_prob(torch.as_tensor(grid.points())).numpy()).reshape(grid.n, grid.n)
+    times = times_of(steps)
+    dens = reverse_sde(model, grid, sde, times, p1)
+    mass = dens.sum((1, 2)) * grid.dx * grid.dy
+    log_pi = log_target(model, grid)
+    kls = None if log_pi is None else np.array([kl(d, log_pi, grid.dx * grid.dy) for d in dens])
+    return Solution(grid, times, dens, kls, float(np.abs(mass - 1).max()), steps)
 
 
 def domain(init: str, box) -> tuple:

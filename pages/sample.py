@@ -96,8 +96,12 @@ if traj.diverged_at is not None:       # the frames up to the blow-up are animat
 kinetic = traj.velocities is not None
 present = _style.presenting()
 if fp:       # the law beside the particles, one timeline (explorer/fokker_planck.py)
-    with st.spinner("Solving the Fokker–Planck equation on the grid…"):
-        anim, kl_fig, mass_error = _cache.fokker_planck(mkey, spec, model, t.density)
+    try:
+        with st.spinner("Solving the Fokker–Planck equation on the grid…"):
+            anim, kl_fig, mass_error = _cache.fokker_planck(mkey, spec, model, t.density)
+    except ValueError as e:
+        st.error(f"No Fokker–Planck density: {e}")
+        fp = False
 wide = kinetic or present or fp
 if wide:      # two panels (x and v, or particles and p_t): the animation takes the full width
     show_chart(anim, key="sample_anim")
