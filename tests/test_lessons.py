@@ -273,3 +273,41 @@ def test_score_flow_likelihood_matches_the_exact_one_and_the_kdes_own():
     own = kde.log_prob(torch.as_tensor(got["points"]).float()).double().numpy()
     assert np.abs(got["ode"] - own).mean() < 0.005                                      # measured 0.0002
     assert f"from {exact['mean_log_prob_exact']:.2f} to {got['mean_log_prob_ode']:.2f} nats".replace("-", "−") in text
+
+
+# ----- the Fokker-Planck density ----------------------------------------------------------
+def _fp_scene(name, **changes):
+    from explorer import presets as PR
+    spec = SC.scene_spec({**PR.scene(name), **changes}, "sample")
+    d = SC.build_density(spec.target)
+    got = SC.run(d, d, spec.run)
+    r = next(iter(got.values()))
+    sol, gaps = SC.fokker_planck(d, d, spec.run, r["traj"])
+    g = np.asarray(gaps)
+    return r["eval"], sol, g[:, 0] / g[:, 1]
+
+
+def test_ula_bias_the_density_reaches_pi_and_the_particles_do_not():
+    text = P.get("ula-bias")["watch"]
+    d = D.get("eight-gaussians")
+    eps = P.scene("ula-bias")["eps"]
+    factor = 1 / (1 - eps / (2 * d.scale**2))
+    assert f"ε = {eps:g}" in text and f"{factor:.2f}×" in text and "below 10⁻⁵" in text
+    ev, sol, ratio = _fp_scene("ula-bias")
+    assert sol.kl[-1] < 1e-5 and np.all(np.diff(sol.kl) <= 1e-12)          # measured 2.9e-6
+    assert f"about {ev['spread']:.2f}" in text                              # measured 1.37
+    late = ratio[len(ratio) // 10:]
+    # "about twice": measured 1.9-2.4 past the first tenth; at the start both are the same law
+    assert 1.7 < float(np.median(late)) < 2.5 and ratio[0] < 1.3
+    _, _, ratio0 = _fp_scene("ula-bias", eps=0.0)
+    assert float(np.median(ratio0[len(ratio0) // 10:])) == pytest.approx(1.3, abs=0.15)     # measured 1.30
+
+
+def test_annealing_in_law_space_kl_rises_then_falls_and_the_particles_keep_to_p_t():
+    text = P.get("annealing-law")["watch"]
+    _, sol, ratio = _fp_scene("annealing-law")
+    top = float(sol.kl.max())
+    assert top > 3 * sol.kl[0] and f"to about {top:.0f}" in text               # measured 42.9 from 7.5
+    assert sol.kl[-1] < 5e-4 and "2·10⁻⁴" in text                           # measured 1.9e-4
+    assert float(ratio.max()) < 1.5 and "1.5×" in text
+    assert sol.mass_error < 1e-8 and sol.density.min() >= 0
