@@ -472,14 +472,14 @@ def fokker_planck_figure(traj, sol, box, *, density: DensityGrid | None = None, 
     """The particles (left) beside their Fokker-Planck density p_t (right) on one timeline:
     frame f of both is the run's recorded step ``traj.steps[f]`` (``sol.steps``). p_t is
     drawn as ``cells`` x ``cells`` square markers over ``box`` whose colours (uint8, one
-    scale for every frame: sent as compact typed arrays) change per frame, so the frames
+    log scale for every frame: sent as compact typed arrays) change per frame, so the frames
     keep redraw=False like the other animations."""
     from .fokker_planck import Grid
     n_frames = len(sol.times)
     pos = f32(traj.positions)
     k = min(pos.shape[1], max(1, max_points // max(1, n_frames)))
     fig = make_subplots(1, 2, horizontal_spacing=0.06,
-                        subplot_titles=["particles", f"Fokker–Planck density p_t ({sol.grid.n}² cells)"])
+                        subplot_titles=["particles", f"Fokker–Planck density p_t, log scale ({sol.grid.n}² cells)"])
     if density is not None:
         fig.update_layout(images=[density_image(density, xref="x", yref="y")])
     fig.add_trace(go.Scatter(x=pos[0, :k, 0], y=pos[0, :k, 1], mode="markers", hoverinfo="skip",
@@ -490,8 +490,11 @@ def fokker_planck_figure(traj, sol, box, *, density: DensityGrid | None = None, 
     ix = np.clip(np.round((view.x - g.box[0]) / g.dx - 0.5).astype(int), 0, g.n - 1)
     iy = np.clip(np.round((view.y - g.box[2]) / g.dy - 0.5).astype(int), 0, g.n - 1)
     shown = sol.density[:, iy][:, :, ix]                              # (F, cells, cells)
-    top = float(np.quantile(shown[-1], 0.999)) or float(shown.max()) or 1.0
-    colours = np.clip(np.round(255 * shown / top), 0, 255).astype(np.uint8).reshape(n_frames, -1)
+    # log colours over 8 nats below the largest value of any frame: the broad start and the
+    # narrow end both readable on one scale
+    logs = np.log(np.maximum(shown, 1e-300))
+    top = float(logs.max())
+    colours = np.clip(np.round(255 * (logs - top + 8) / 8), 0, 255).astype(np.uint8).reshape(n_frames, -1)
     xx, yy = np.meshgrid(view.x, view.y)
     fig.add_trace(go.Scatter(x=f32(xx.ravel()), y=f32(yy.ravel()), mode="markers", hoverinfo="skip",
                              marker=dict(symbol="square", size=max(3, int(0.9 * 460 / cells)), color=colours[0],
@@ -531,6 +534,8 @@ def kl_figure(sol, gaps=None, *, height=360) -> go.Figure | None:
                       row=1, col=2)
         fig.add_hline(y=1.0, line=dict(color="#888", dash="dash"), row=1, col=2)
         fig.update_xaxes(title="t", row=1, col=2)
+    if t[-1] < t[0]:           # a reverse-time run: t falls from 1, so time still flows left to right
+        fig.update_xaxes(autorange="reversed")
     fig.update_layout(showlegend=False)
     return _layout(fig, height=height, top=50, bottom=60)
 
