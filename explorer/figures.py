@@ -516,24 +516,27 @@ def fokker_planck_figure(traj, sol, box, *, density: DensityGrid | None = None, 
     return _layout(fig, height=height, top=90, bottom=BOTTOM)
 
 
-def kl_figure(sol, gaps=None, *, height=360) -> go.Figure | None:
-    """KL(p_t || pi) against t on a log axis, and (``gaps``: per frame (TV, noise)) how far
-    the particles' histogram is from p_t in units of its sampling noise."""
+def kl_figure(sol, gaps=None, *, by_step: bool = False, height=360) -> go.Figure | None:
+    """KL(p_t || pi) against t (``by_step``: against the run's step, which spreads annealed
+    Langevin's levels by their steps rather than by their time) on a log axis, and
+    (``gaps``: per frame (TV, noise)) how far the particles' histogram is from p_t in units
+    of its sampling noise."""
     if sol.kl is None:
         return None
     fig = make_subplots(1, 2 if gaps is not None else 1, horizontal_spacing=0.12,
                         subplot_titles=["KL(p_t ‖ π)", "particles vs p_t: TV ÷ its noise"][: 2 if gaps is not None else 1])
-    t = np.asarray(sol.times)
+    t = np.asarray(sol.steps if by_step and sol.steps is not None else sol.times, dtype=float)
+    axis = "step" if by_step else "t"
     fig.add_trace(go.Scatter(x=t[1:], y=np.maximum(sol.kl[1:], 1e-12), mode="lines", line=dict(color="#3b528b", width=3)),
                   row=1, col=1)
     fig.update_yaxes(type="log", row=1, col=1)
-    fig.update_xaxes(title="t", row=1, col=1)
+    fig.update_xaxes(title=axis, row=1, col=1)
     if gaps is not None:
         g = np.asarray(gaps, dtype=float)
         fig.add_trace(go.Scatter(x=t, y=g[:, 0] / g[:, 1], mode="lines", line=dict(color="#21918c", width=3)),
                       row=1, col=2)
         fig.add_hline(y=1.0, line=dict(color="#888", dash="dash"), row=1, col=2)
-        fig.update_xaxes(title="t", row=1, col=2)
+        fig.update_xaxes(title=axis, row=1, col=2)
     if t[-1] < t[0]:           # a reverse-time run: t falls from 1, so time still flows left to right
         fig.update_xaxes(autorange="reversed")
     fig.update_layout(showlegend=False)

@@ -169,8 +169,9 @@ PRESETS: dict[str, dict] = {
                   "level (each σ's field for its share of time, T_i steps of ε_i). At the first levels σ is as wide "
                   "as the data and p_t spreads towards the noised law p_σ: KL(p_t ‖ π) first rises, to about 43, "
                   "which no fixed field could make it do. Then each lower σ pulls p_t in, and KL falls level by "
-                  "level to about 2·10⁻⁴. The particles keep to p_t all the way: their histogram stays within 1.5× "
-                  "its sampling noise (the right-hand curve)."),
+                  "level to about 2·10⁻⁴ (both curves are drawn against the step, so each level gets its share of "
+                  "steps). The particles keep to p_t all the way: their histogram stays within 1.5× its sampling "
+                  "noise (the right-hand curve; the last frame, the denoising step, is left out)."),
     },
 }
 

@@ -133,4 +133,5 @@ def fokker_planck(mkey: str, spec: SC.SceneSpec, _model, _density, height: int |
         sol, gaps = SC.fokker_planck(_model, _density, spec.run, traj)
     dg = SC.background(_model, _density)
     fig = G.fokker_planck_figure(traj, sol, _density.box, density=dg, height=height or 640)
-    return _style.canonical(fig), _style.canonical(G.kl_figure(sol, gaps)), sol.mass_error
+    kl = G.kl_figure(sol, gaps, by_step=spec.run.samplers[0] == "annealed")
+    return _style.canonical(fig), _style.canonical(kl), sol.mass_error

@@ -309,5 +309,6 @@ def test_annealing_in_law_space_kl_rises_then_falls_and_the_particles_keep_to_p_
     top = float(sol.kl.max())
     assert top > 3 * sol.kl[0] and f"to about {top:.0f}" in text               # measured 42.9 from 7.5
     assert sol.kl[-1] < 5e-4 and "2·10⁻⁴" in text                           # measured 1.9e-4
-    assert float(ratio.max()) < 1.5 and "1.5×" in text
+    assert np.isnan(ratio[-1])                        # the Tweedie denoising frame: no diffusion takes it
+    assert float(np.nanmax(ratio)) < 1.5 and "1.5×" in text
     assert sol.mass_error < 1e-8 and sol.density.min() >= 0
