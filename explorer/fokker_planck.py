@@ -141,8 +141,11 @@ class Solution:
     steps: np.ndarray | None = None
 
 
+MAX_DT = 0.25      # the longest backward Euler step of a run (a frame of ULA at eps = 0.1 spans t = 2)
+
+
 def run(model, sampler: str, *, box, init: str = "gaussian", n: int = 201, frames: int = 200,
-        options: dict | None = None, substeps: int = 1, steps=None) -> Solution:
+        options: dict | None = None, substeps: int = 1, steps=None, max_dt: float | None = MAX_DT) -> Solution:
     """The Fokker-Planck density of ``sampler``'s particles (its defaults updated by
     ``options``) from the law they start from, at ``frames`` frames evenly spaced in
     steps, or at the step counts ``steps`` (a run's ``Trajectory.steps``: the particle
@@ -159,17 +162,19 @@ def run(model, sampler: str, *, box, init: str = "gaussian", n: int = 201, frame
     steps = np.asarray(steps, dtype=np.int64)
     grid = Grid(domain(init, box), int(n))
     sol = solve(model, grid, initial_density(init, grid, box), times_of(steps), levels=levels, edges=edges,
-                substeps=substeps)
+                substeps=substeps, max_dt=max_dt)
     sol.steps = steps
     return sol
 
 
-def solve(model, grid: Grid, p0: np.ndarray, times, *, levels=None, edges=(), substeps: int = 1) -> Solution:
+def solve(model, grid: Grid, p0: np.ndarray, times, *, levels=None, edges=(), substeps: int = 1,
+          max_dt: float | None = None) -> Solution:
     """Backward Euler from ``p0`` (N, N) through the frame ``times`` (increasing, from 0),
     ``substeps`` equal steps between consecutive time points. ``levels`` and ``edges``:
     annealed Langevin's noise levels and the times where each ends (the field is the score
     at ``levels[i]`` until ``edges[i]``; default: the target's score throughout). The
-    steps also stop at every edge, so no step straddles two fields."""
+    steps also stop at every edge, so no step straddles two fields. ``max_dt``: more
+    steps where an interval is longer (backward Euler's error grows with dt)."""
     times = np.asarray(times, dtype=np.float64)
     levels = list(levels) if levels is not None else [0.0]
     edges = np.asarray(edges, dtype=np.float64)
@@ -183,7 +188,8 @@ def solve(model, grid: Grid, p0: np.ndarray, times, *, levels=None, edges=(), su
         points = np.concatenate([[times[k - 1]], inner, [times[k]]])
         for a, b in zip(points[:-1], points[1:]):
             level = levels[min(int(np.searchsorted(edges, 0.5 * (a + b))), len(levels) - 1)]
-            dt = (b - a) / substeps
+            m = max(substeps, math.ceil((b - a) / max_dt - 1e-9)) if max_dt else substeps
+            dt = (b - a) / m
             key = (level, round(dt, 12))
             if key not in lus:
                 if len(lus) > 8:
@@ -191,7 +197,7 @@ def solve(model, grid: Grid, p0: np.ndarray, times, *, levels=None, edges=(), su
                 # minimum degree on A + A^T: the 5-point pattern is symmetric; its factors
                 # are about half COLAMD's (a 201 x 201 solve 4.3 ms against 9.0)
                 lus[key] = spl.splu(eye - dt * generator(model, grid, level), permc_spec="MMD_AT_PLUS_A")
-            for _ in range(substeps):
+            for _ in range(m):
                 p = lus[key].solve(p)
         out.append(p.copy())
     dens = np.stack(out).reshape(len(times), grid.n, grid.n)
