@@ -527,7 +527,7 @@ def kl_figure(sol, gaps=None, *, by_step: bool = False, height=360) -> go.Figure
                         subplot_titles=["KL(p_t ‖ π)", "particles vs p_t: TV ÷ its noise"][: 2 if gaps is not None else 1])
     t = np.asarray(sol.steps if by_step and sol.steps is not None else sol.times, dtype=float)
     axis = "step" if by_step else "t"
-    fig.add_trace(go.Scatter(x=t[1:], y=np.maximum(sol.kl[1:], 1e-12), mode="lines", line=dict(color="#3b528b", width=3)),
+    fig.add_trace(go.Scatter(x=t, y=np.maximum(sol.kl, 1e-12), mode="lines", line=dict(color="#3b528b", width=3)),
                   row=1, col=1)
     fig.update_yaxes(type="log", row=1, col=1)
     fig.update_xaxes(title=axis, row=1, col=1)
