@@ -543,6 +543,24 @@ def kl_figure(sol, gaps=None, *, by_step: bool = False, height=360) -> go.Figure
     return _layout(fig, height=height, top=50, bottom=60)
 
 
+def contrast_kl_figure(curves: list[dict], label: str, height=380) -> go.Figure:
+    """KL(p_t || pi) against t on a log axis, one line per value of a knob
+    (``scene.fp_contrast``), each named with its fitted rate and the rates it is set
+    against."""
+    fig = go.Figure()
+    colours = ["#3b528b", "#d95f02", "#21918c", "#7570b3"]
+    for i, c in enumerate(curves):
+        name = f"{label} {c['value']:g}: KL ∝ e^(−{c['rate']:.2f} t) · 2λ = {c['gap_rate']:.2f}"
+        if c.get("kramers") is not None:
+            name += f" · Kramers {c['kramers']:.2f}"
+        fig.add_trace(go.Scatter(x=c["times"], y=np.maximum(c["kl"], 1e-12), mode="lines", name=name,
+                                 line=dict(color=colours[i % len(colours)], width=3)))
+    fig.update_yaxes(type="log", title="KL(p_t ‖ π)", exponentformat="power")
+    fig.update_xaxes(title="t")
+    _layout(fig, height=height, top=30, bottom=120)
+    return fig.update_layout(showlegend=True, legend=dict(orientation="h", y=-0.3, x=0))
+
+
 # ----- results ----------------------------------------------------------------------
 def final_figure(samples, reference, box, *, density: DensityGrid | None = None, label="last frame",
                  reference_label="exact draws", height=360) -> go.Figure:

@@ -35,6 +35,8 @@ import scipy.sparse as sp
 import scipy.sparse.linalg as spl
 import torch
 
+from .simulate import INITS, left_start
+
 
 @dataclass(frozen=True)
 class Grid:
@@ -126,6 +128,39 @@ def log_target(model, grid: Grid) -> np.ndarray | None:
         return None
     lp = lp.reshape(grid.n, grid.n)
     return lp - (np.log(np.sum(np.exp(lp - lp.max()))) + lp.max() + math.log(grid.dx * grid.dy))
+
+
+def spectral_gap(model, grid: Grid, sigma: float = 0.0) -> float:
+    """lambda, the slowest non-zero relaxation rate of the grid generator (its eigenvalues
+    are 0, for pi, and negative): far from the start p_t - pi ~ exp(-lambda t), so
+    KL(p_t || pi), second order in p_t - pi, falls like exp(-2 lambda t). Shift-invert
+    ARPACK about a small positive shift (the generator itself is singular)."""
+    vals = spl.eigs(generator(model, grid, sigma), k=3, sigma=1e-3, which="LM", return_eigenvectors=False)
+    return float(sorted(-vals.real)[1])
+
+
+def kramers_rate(model) -> float:
+    """Kramers' estimate (1940) of how fast the double well's p_t relaxes under
+    dX = -grad U dt + sqrt(2) dW: each well empties at sqrt(U''(min) |U''(saddle)|) / 2 pi
+    * exp(-Delta U) (Haenggi, Talkner & Borkovec 1990, Rev. Mod. Phys. 62, eq. 4.5b with
+    unit temperature), and the two-state law relaxes at twice that. For U = a (x1^2 - 1)^2
+    + x2^2 / 2: U'' = 8a at the minima, -4a at the saddle, Delta U = a, so
+    2 sqrt(32) a / 2 pi exp(-a). Asymptotic in a >> 1."""
+    if getattr(model, "name", "") != "double-well":
+        raise ValueError("Kramers' rate is given here for the double-well only")
+    a = float(model.a)
+    return 2 * math.sqrt(32) * a / (2 * math.pi) * math.exp(-a)
+
+
+def decay_rate(times, kl_values, lo: float = 1e-4, hi: float = 1e-1) -> float:
+    """r in KL ~ exp(-r t): the least-squares slope of log KL over the frames where KL lies
+    in [lo, hi] (past the start's transient, above the grid's floor); NaN with fewer than
+    three such frames."""
+    t, k = np.asarray(times, dtype=float), np.asarray(kl_values, dtype=float)
+    m = (k >= lo) & (k <= hi)
+    if m.sum() < 3:
+        return float("nan")
+    return float(-np.polyfit(t[m], np.log(k[m]), 1)[0])
 
 
 @dataclass
@@ -269,26 +304,31 @@ def domain(init: str, box) -> tuple:
         half = max(half, 3.5 * 0.25 * 2 * half)
     elif init == "prior":
         half = max(half, abs(cx) + 3.5, abs(cy) + 3.5)
+    elif init == "left":
+        (lx, _), sd = left_start(box)
+        half = max(half, cx - (lx - 3.5 * sd))
     return (cx - half, cx + half, cy - half, cy + half)
 
 
 def initial_density(init: str, grid: Grid, box=None) -> np.ndarray:
     """The law the samplers' particles start from (``simulate.initial``) on the grid,
     renormalised to the box: 'gaussian' N(centre, (max half-width / 2)^2 I), 'uniform',
-    'prior' N(0, I)."""
+    'prior' N(0, I), 'left' (``simulate.left_start``)."""
     box = box or grid.box
     xx, yy = np.meshgrid(grid.x, grid.y)
     if init == "uniform":
         p = np.ones_like(xx)
-    elif init in ("gaussian", "prior"):
+    elif init in ("gaussian", "prior", "left"):
         if init == "prior":
             cx, cy, sd = 0.0, 0.0, 1.0
+        elif init == "left":
+            (cx, cy), sd = left_start(box)
         else:
             cx, cy = 0.5 * (box[0] + box[1]), 0.5 * (box[2] + box[3])
             sd = 0.25 * max(box[1] - box[0], box[3] - box[2])
         p = np.exp(-0.5 * ((xx - cx) ** 2 + (yy - cy) ** 2) / sd**2)
     else:
-        raise ValueError(f"unknown initial distribution '{init}'; choose one of: gaussian, uniform, prior")
+        raise ValueError(f"unknown initial distribution '{init}'; choose one of: {', '.join(INITS)}")
     return grid.normalise(p)
 
 

@@ -321,6 +321,26 @@ def fokker_planck(model, density, spec: RunSpec, traj: Trajectory, n: int = FP_G
     return sol, gaps
 
 
+def fp_contrast(values: dict, setting: str, choices, n: int = FP_GRID) -> list[dict]:
+    """One knob of a Sample-page scene turned: for each value of ``setting`` (by URL name),
+    the Fokker-Planck run of the scene's sampler with the exact score, its KL(p_t || pi)
+    curve, the rate r of KL ~ exp(-r t) fitted to it (``fokker_planck.decay_rate``), twice
+    the grid generator's spectral gap (the rate r tends to) and, on the double well, twice
+    Kramers' estimate."""
+    from . import fokker_planck as FPL
+    out = []
+    for value in choices:
+        spec = scene_spec({**values, setting: value}, "sample")
+        density = build_density(spec.target)
+        name = spec.run.samplers[0]
+        sol = FPL.run(density, name, box=density.box, init=spec.run.init, n=n, frames=spec.run.frames,
+                      options=spec.run.options(density)[name])
+        kramers = 2 * FPL.kramers_rate(density) if density.name == "double-well" else None
+        out.append(dict(value=value, times=sol.times, kl=sol.kl, rate=FPL.decay_rate(sol.times, sol.kl),
+                        gap_rate=2 * FPL.spectral_gap(density, sol.grid), kramers=kramers))
+    return out
+
+
 # ----- what is drawn under the particles --------------------------------------------------
 def background(model, density):
     """The density drawn under the particles: the target's own, else the KDE's (data

@@ -22,13 +22,13 @@ from dataclasses import dataclass
 
 from . import registry
 from .samplers import LEVELS
+from .simulate import INITS
 from .training import OBJECTIVES
 from .validate import InvalidInput, Rule, convert
 
 SEED_MAX = 2**31 - 1
 DATASETS = ("moons", "circles", "swiss-roll")
 KERNELS = ("gaussian", "epanechnikov", "uniform")
-INITS = ("gaussian", "uniform", "prior")
 SCORES = ("exact", "kde", "learned")
 SDE_TIMES = (0.0, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
 SIGMAS = (0.0, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0, 8.0)
@@ -129,7 +129,8 @@ _ALL = [
             "learned: a network from the Train page (offered once one is trained)"),
     Setting("particles", "sample", 1000, _choice(PARTICLES, "particles"), "particles", "select_slider"),
     Setting("init", "sample", "gaussian", _choice(INITS), "initial particles", "select",
-            "gaussian: N(centre, (box/4)²); uniform: on the box; prior: N(0, I). CLD always starts from its prior."),
+            ("gaussian: N(centre, (box/4)²); uniform: on the box; prior: N(0, I); left: N(left quarter of the box, "
+             "(box/12)²), one side of a symmetric target. CLD always starts from its prior.")),
     Setting("seed", "sample", 0, _int(0, SEED_MAX), "seed", "number", step=1),
     Setting("eps", "sample", 0.0, _float(0.0, 100.0), "step size ε", "number", _STEP_HELP, name="step_size",
             fmt="%.4g"),

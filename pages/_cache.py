@@ -135,3 +135,12 @@ def fokker_planck(mkey: str, spec: SC.SceneSpec, _model, _density, height: int |
     fig = G.fokker_planck_figure(traj, sol, _density.box, density=dg, height=height or 640)
     kl = G.kl_figure(sol, gaps, by_step=spec.run.samplers[0] == "annealed")
     return _style.canonical(fig), _style.canonical(kl), sol.mass_error
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def fp_contrast(values: dict, setting: str, choices: tuple, label: str):
+    """A lesson's knob turned (``scene.fp_contrast``): KL(p_t || pi) for each value."""
+    from explorer import figures as G
+    with _runtime.gate():
+        curves = SC.fp_contrast(values, setting, choices)
+    return _style.canonical(G.contrast_kl_figure(curves, label))

@@ -5,6 +5,7 @@ increasing, and the CLI's file and bad input."""
 from __future__ import annotations
 
 import json
+import math
 import subprocess
 import sys
 
@@ -156,3 +157,31 @@ def test_100000_ula_particles_follow_p_t_within_their_noise():
         chi2 = float(((hist[m] - expect[m]) ** 2 / expect[m]).sum())
         assert scipy.stats.chi2.sf(chi2, m.sum() - 1) > 1e-4, (tr.steps[k] * eps, chi2, m.sum())
         assert tv < 1.5 * noise, (tr.steps[k] * eps, tv, noise)
+
+
+def test_the_spectral_gap_of_the_standard_gaussian_is_one_at_second_order():
+    """pi = N(0, I): the Ornstein-Uhlenbeck generator's eigenvalues are -(n1 + n2), so
+    lambda = 1; the grid's error falls like h^2 (measured 6.4e-3 at 61 cells, 1.6e-3 at 121)."""
+    d = D.get("gmm", weights=[1.0], means=[[0.0, 0.0]], covs=[[[1.0, 0.0], [0.0, 1.0]]])
+    errs = [abs(FP.spectral_gap(d, FP.Grid((-6, 6, -6, 6), n)) - 1) for n in (61, 121)]
+    assert errs[1] < 2e-3
+    assert math.log2(errs[0] / errs[1]) == pytest.approx(2, abs=0.2)
+
+
+def test_kramers_rate_approaches_the_double_wells_gap_as_the_barrier_grows():
+    """Kramers' formula is the a >> 1 limit: its ratio to the grid's gap falls towards 1
+    (measured 1.113, 1.094, 1.058 at a = 3, 5, 8; the correction is O(1/a))."""
+    ratios = []
+    for a in (3.0, 5.0, 8.0):
+        d = D.get("double-well", barrier=a)
+        ratios.append(FP.kramers_rate(d) / FP.spectral_gap(d, FP.Grid(FP.domain("uniform", d.box), 161)))
+    assert ratios[0] > ratios[1] > ratios[2] > 1 and ratios[2] < 1.07
+    with pytest.raises(ValueError, match="double-well"):
+        FP.kramers_rate(D.get("ring"))
+
+
+def test_decay_rate_fits_the_slope_inside_its_window():
+    t = np.linspace(0, 10, 101)
+    kl = 3.0 * np.exp(-0.7 * t) + 1e-7            # a floor below the window does not bend the fit
+    assert FP.decay_rate(t, kl) == pytest.approx(0.7, rel=1e-3)
+    assert math.isnan(FP.decay_rate(t[:2], kl[:2]))

@@ -312,3 +312,31 @@ def test_annealing_in_law_space_kl_rises_then_falls_and_the_particles_keep_to_p_
     assert np.isnan(ratio[-1])                        # the Tweedie denoising frame: no diffusion takes it
     assert float(np.nanmax(ratio)) < 1.5 and "1.5×" in text
     assert sol.mass_error < 1e-8 and sol.density.min() >= 0
+
+
+def test_barriers_set_the_clock_kl_rates_and_kramers():
+    text = P.get("barrier-clock")["watch"]
+    setting, choices, _ = P.get("barrier-clock")["contrast"]
+    curves = SC.fp_contrast(P.scene("barrier-clock"), setting, choices)
+    (r1, g1, k1), (r3, g3, k3) = ((c["rate"], c["gap_rate"], c["kramers"]) for c in curves)
+    # measured 1.448 and 0.478; 2 lambda 1.496 and 0.483; Kramers 1.325 and 0.538
+    assert f"r ≈ {r1:.2f} for a = 1 and {r3:.2f} for a = 3" in text
+    assert f"2λ = {g1:.2f} and {g3:.2f}" in text and f"= {k1:.2f} and {k3:.2f}" in text
+    assert r1 / r3 == pytest.approx(3, abs=0.15) and "three times slower" in text
+    # the fitted slope is the spectral gap's: backward Euler (dt = 0.1 here) slows a mode of rate
+    # 2 lambda by ~lambda dt, and the fit window's early frames still hold faster modes
+    assert r1 == pytest.approx(g1, rel=0.05) and r3 == pytest.approx(g3, rel=0.05)
+    assert abs(k3 / g3 - 1) < 0.12 and "within 12% at a = 3" in text
+    # the particles' share right of the barrier follows p_t's mass there (3 binomial sd)
+    _, sol, _ = _fp_scene("barrier-clock")
+    spec = SC.scene_spec(P.scene("barrier-clock"), "sample")
+    d = SC.build_density(spec.target)
+    traj = next(iter(SC.run(d, d, spec.run).values()))["traj"]
+    x = sol.grid.x
+    weight = np.where(x > 0, 1.0, np.where(x == 0, 0.5, 0.0))
+    for f in (len(sol.times) // 20, len(sol.times) // 4, len(sol.times) // 2, len(sol.times) - 1):
+        mass = float((sol.density[f] * weight[None, :]).sum() * sol.grid.dx * sol.grid.dy)
+        share = float((traj.positions[f][:, 0] > 0).mean())
+        n = len(traj.positions[f])
+        assert abs(share - mass) < 3 * np.sqrt(mass * (1 - mass) / n) + 1 / n, (f, share, mass)
+    assert "within their sampling noise" in text
