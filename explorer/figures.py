@@ -529,7 +529,7 @@ def kl_figure(sol, gaps=None, *, by_step: bool = False, height=360) -> go.Figure
     axis = "step" if by_step else "t"
     fig.add_trace(go.Scatter(x=t, y=np.maximum(sol.kl, 1e-12), mode="lines", line=dict(color="#3b528b", width=3)),
                   row=1, col=1)
-    fig.update_yaxes(type="log", row=1, col=1)
+    fig.update_yaxes(type="log", exponentformat="power", dtick=1, row=1, col=1)     # decades only
     fig.update_xaxes(title=axis, row=1, col=1)
     if gaps is not None:
         g = np.asarray(gaps, dtype=float)
@@ -555,10 +555,10 @@ def contrast_kl_figure(curves: list[dict], label: str, height=380) -> go.Figure:
             name += f" · Kramers {c['kramers']:.2f}"
         fig.add_trace(go.Scatter(x=c["times"], y=np.maximum(c["kl"], 1e-12), mode="lines", name=name,
                                  line=dict(color=colours[i % len(colours)], width=3)))
-    fig.update_yaxes(type="log", title="KL(p_t ‖ π)", exponentformat="power")
+    fig.update_yaxes(type="log", title="KL(p_t ‖ π)", exponentformat="power", dtick=1)
     fig.update_xaxes(title="t")
-    _layout(fig, height=height, top=30, bottom=120)
-    return fig.update_layout(showlegend=True, legend=dict(orientation="h", y=-0.3, x=0))
+    _layout(fig, height=height, title=f"KL(p_t ‖ π) for each {label.rstrip(' =')}", top=60, bottom=130)
+    return fig.update_layout(showlegend=True, legend=dict(orientation="h", y=-0.28, x=0, font=dict(size=FONT)))
 
 
 # ----- results ----------------------------------------------------------------------
