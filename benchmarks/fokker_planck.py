@@ -72,9 +72,24 @@ def main(argv=None) -> int:
         FP.run(d, "langevin", box=d.box, n=a.grid, frames=frames)
         horizon.append({"grid": a.grid, "frames": frames, "seconds": time.perf_counter() - t})
         print(f"{frames:3d} frames on {a.grid}: {horizon[-1]['seconds']:.2f} s", file=sys.stderr)
+    longer = []                          # the horizon: steps x eps, frames fixed
+    steps0 = int(FP.clock("langevin", d)[3])
+    for k in (1, 2, 4, 8):
+        t = time.perf_counter()
+        sol = FP.run(d, "langevin", box=d.box, n=a.grid, frames=a.frames, options={"steps": k * steps0})
+        longer.append({"grid": a.grid, "frames": a.frames, "horizon": float(sol.times[-1]),
+                       "seconds": time.perf_counter() - t})
+        print(f"horizon t = {sol.times[-1]:5.1f} ({k}x): {longer[-1]['seconds']:.2f} s", file=sys.stderr)
+    app = []                             # the Sample page's toggle: 121^2 cells, its default frames
+    for sampler in FP.SAMPLERS:
+        t = time.perf_counter()
+        FP.run(d, sampler, box=d.box, n=121, frames=a.frames)
+        app.append({"sampler": sampler, "grid": 121, "frames": a.frames, "seconds": time.perf_counter() - t})
+        print(f"app scene {sampler:12s} 121x121, {a.frames} frames: {app[-1]['seconds']:.2f} s", file=sys.stderr)
     print(json.dumps({"benchmark": "fokker-planck", "density": "eight-gaussians", "sampler": "langevin",
                       "default": {"grid": a.grid, "frames": a.frames, "seconds": default},
-                      "grids": rows, "frames": horizon, "cpu_count": os.cpu_count()}))
+                      "grids": rows, "frames": horizon, "horizons": longer, "app": app,
+                      "cpu_count": os.cpu_count()}))
     return 0
 
 

@@ -329,6 +329,7 @@ def test_barriers_set_the_clock_kl_rates_and_kramers():
     assert abs(k3 / g3 - 1) < 0.12 and "within 12% at a = 3" in text
     # a = 1's floor is the grid's stationary law (the generator's null vector), not a solver error
     import scipy.sparse.linalg as spl
+
     from explorer import fokker_planck as FPL
     d1 = D.get("double-well", barrier=1.0)
     grid = FPL.Grid(FPL.domain("left", d1.box), SC.FP_GRID)
