@@ -128,6 +128,24 @@ def build_parser() -> argparse.ArgumentParser:
     _flag(lk, "--seed")
     lk.add_argument("--out", default=None, help="write the per-point values to this .npz")
 
+    fp = sub.add_parser("fokker-planck", help="the Fokker-Planck density of a sampler's particles on a grid, as JSON")
+    src = fp.add_mutually_exclusive_group(required=True)
+    src.add_argument("--density", help="a built-in density name (see `densities`)")
+    src.add_argument("--data", help="a CSV of x,y rows: its KDE is the target")
+    fp.add_argument("--params", type=_json_params, default=None, help="density parameters as a JSON object")
+    fp.add_argument("--sampler", default="langevin",
+                    help="langevin, annealed or reverse-sde (VP; MALA and the kinetic samplers have no "
+                         "Fokker-Planck form in x)")
+    fp.add_argument("--score", default=None, choices=["exact", "kde", "model"])
+    fp.add_argument("--model", default=None, help="a model file from `train` (with --score model)")
+    fp.add_argument("--init", default="gaussian", choices=list(INITS))
+    _flag(fp, "--grid", rule="--fp-grid", help="cells per side (default 201)")
+    _flag(fp, "--frames")
+    _flag(fp, "--steps", default=None, help="the sampler's steps (per level for annealed): the horizon is steps x ε")
+    _flag(fp, "--step-size", help="ε of the step x + ε s(x) + √(2ε) z (annealed: at the smallest σ)")
+    _flag(fp, "--seed")
+    fp.add_argument("--out", required=True, help="where to write the frames (.npz)")
+
     sub.add_parser("limits", help="the limits on one request in force (SFE_MAX_* environment variables) as JSON")
     sub.add_parser("presets", help="list the lesson presets (name, title, page, settings) as JSON")
 
@@ -342,6 +360,43 @@ def cmd_likelihood(args):
     return result
 
 
+def cmd_fokker_planck(args):
+    """The Fokker-Planck density of the sampler's particles beside pi (explorer/fokker_planck.py)."""
+    import time
+
+    from . import fokker_planck as FP
+    from .devices import resolve
+    from .registry import check_model, get
+    if args.sampler not in FP.SAMPLERS:
+        raise UsageError(f"--sampler must be one of {', '.join(FP.SAMPLERS)}, not {args.sampler!r}: MALA's "
+                         "Metropolis test and the kinetic samplers' (x, v) dynamics are not a diffusion in x alone")
+    _check_writable(args.out)
+    density, model = _load_target(args)
+    score, model = _score_model(args, density, model, resolve("cpu"))
+    check_model(args.sampler, model)
+    opts = {}
+    if args.steps is not None:
+        opts[get(args.sampler).steps_option] = args.steps
+    if args.step_size is not None:
+        opts["step_size"] = args.step_size
+    t0 = time.perf_counter()
+    sol = FP.run(model, args.sampler, box=density.box, init=args.init, n=args.grid, frames=args.frames, options=opts)
+    seconds = time.perf_counter() - t0
+    g = sol.grid
+    log_pi = FP.log_target(model, g)
+    result = {"density": density.name, "sampler": args.sampler, "score": score,
+              "init": "prior" if args.sampler == "reverse-sde" else args.init, "grid": g.n, "frames": len(sol.times),
+              "horizon": float(abs(sol.times[-1] - sol.times[0])), "steps": int(sol.steps[-1]),
+              "seconds": round(seconds, 4), "mass_error": sol.mass_error}
+    if log_pi is not None:
+        result["final_tv"] = float(0.5 * np.abs(sol.density[-1] - np.exp(log_pi)).sum() * g.dx * g.dy)
+        result["final_kl"] = float(sol.kl[-1])
+    _write_npz(args.out, x=g.x, y=g.y, times=sol.times, steps=sol.steps, density=sol.density.astype(np.float32),
+               **({"kl": sol.kl} if sol.kl is not None else {}))
+    result["out"] = args.out
+    return result
+
+
 def cmd_bench(args):
     from .bench import run_bench
     return run_bench(args.particles, args.steps, args.device)
@@ -404,7 +459,7 @@ def cmd_export(args):
     return results[0]
 
 
-COMMANDS = {"likelihood": cmd_likelihood, "limits": cmd_limits, "presets": cmd_presets, "export": cmd_export, "densities": cmd_densities, "sample": cmd_sample, "train": cmd_train, "bench": cmd_bench}
+COMMANDS = {"fokker-planck": cmd_fokker_planck, "likelihood": cmd_likelihood, "limits": cmd_limits, "presets": cmd_presets, "export": cmd_export, "densities": cmd_densities, "sample": cmd_sample, "train": cmd_train, "bench": cmd_bench}
 
 
 def main(argv=None) -> int:

@@ -467,6 +467,100 @@ def compare_figure(trajs: dict, box, *, density: DensityGrid | None = None, fram
     return _layout(fig, height=height, title=sub, top=90, bottom=BOTTOM)
 
 
+def fokker_planck_figure(traj, sol, box, *, density: DensityGrid | None = None, cells: int = 40,
+                         frame_ms=FRAME_MS, height=640, max_points: int = POINT_FRAMES) -> go.Figure:
+    """The particles (left) beside their Fokker-Planck density p_t (right) on one timeline:
+    frame f of both is the run's recorded step ``traj.steps[f]`` (``sol.steps``). p_t is
+    drawn as ``cells`` x ``cells`` square markers over ``box`` whose colours (uint8, one
+    log scale for every frame: sent as compact typed arrays) change per frame, so the frames
+    keep redraw=False like the other animations."""
+    from .fokker_planck import Grid
+    n_frames = len(sol.times)
+    pos = f32(traj.positions)
+    k = min(pos.shape[1], max(1, max_points // max(1, n_frames)))
+    fig = make_subplots(1, 2, horizontal_spacing=0.06,
+                        subplot_titles=["particles", f"Fokker–Planck density p_t, log scale ({sol.grid.n}² cells)"])
+    if density is not None:
+        fig.update_layout(images=[density_image(density, xref="x", yref="y")])
+    fig.add_trace(go.Scatter(x=pos[0, :k, 0], y=pos[0, :k, 1], mode="markers", hoverinfo="skip",
+                             marker=dict(size=5 if k > 400 else 7, color=PARTICLE, line=dict(width=0.5, color="#ffffff"))),
+                  row=1, col=1)
+    view = Grid(tuple(box), cells)                # the displayed cells: p_t sampled at their centres
+    g = sol.grid
+    ix = np.clip(np.round((view.x - g.box[0]) / g.dx - 0.5).astype(int), 0, g.n - 1)
+    iy = np.clip(np.round((view.y - g.box[2]) / g.dy - 0.5).astype(int), 0, g.n - 1)
+    shown = sol.density[:, iy][:, :, ix]                              # (F, cells, cells)
+    # log colours over 8 nats below the largest value of any frame: the broad start and the
+    # narrow end both readable on one scale
+    logs = np.log(np.maximum(shown, 1e-300))
+    top = float(logs.max())
+    colours = np.clip(np.round(255 * (logs - top + 8) / 8), 0, 255).astype(np.uint8).reshape(n_frames, -1)
+    xx, yy = np.meshgrid(view.x, view.y)
+    fig.add_trace(go.Scatter(x=f32(xx.ravel()), y=f32(yy.ravel()), mode="markers", hoverinfo="skip",
+                             marker=dict(symbol="square", size=max(3, int(0.9 * 460 / cells)), color=colours[0],
+                                         colorscale="Viridis", cmin=0, cmax=255, line=dict(width=0))),
+                  row=1, col=2)
+    fig.frames = [go.Frame(name=str(i), traces=[0, 1],
+                           data=[go.Scatter(x=pos[i, :k, 0], y=pos[i, :k, 1]), go.Scatter(marker=dict(color=colours[i]))])
+                  for i in range(n_frames)]
+    for col in (1, 2):
+        _axes(fig, box, row=1, col=col, title_y="x₂" if col == 1 else "")
+    fig.update_yaxes(scaleanchor="x", scaleratio=1, row=1, col=1)
+    fig.update_yaxes(scaleanchor="x2", scaleratio=1, row=1, col=2)
+    kl = sol.kl if sol.kl is not None else [None] * n_frames
+    labels = [f"step {int(s)} · t = {t:.3g}" + (f" · KL(p_t ‖ π) = {v:.3g}" if v is not None else "")
+              for s, t, v in zip(sol.steps, sol.times, kl)]
+    menus, sliders = _controls([str(i) for i in range(n_frames)], labels, frame_ms=frame_ms,
+                               plot_px=height - 90 - BOTTOM)
+    fig.update_layout(updatemenus=menus, sliders=sliders, showlegend=False)
+    return _layout(fig, height=height, top=90, bottom=BOTTOM)
+
+
+def kl_figure(sol, gaps=None, *, by_step: bool = False, height=360) -> go.Figure | None:
+    """KL(p_t || pi) against t (``by_step``: against the run's step, which spreads annealed
+    Langevin's levels by their steps rather than by their time) on a log axis, and
+    (``gaps``: per frame (TV, noise)) how far the particles' histogram is from p_t in units
+    of its sampling noise."""
+    if sol.kl is None:
+        return None
+    fig = make_subplots(1, 2 if gaps is not None else 1, horizontal_spacing=0.12,
+                        subplot_titles=["KL(p_t ‖ π)", "particles vs p_t: TV ÷ its noise"][: 2 if gaps is not None else 1])
+    t = np.asarray(sol.steps if by_step and sol.steps is not None else sol.times, dtype=float)
+    axis = "step" if by_step else "t"
+    fig.add_trace(go.Scatter(x=t, y=np.maximum(sol.kl, 1e-12), mode="lines", line=dict(color="#3b528b", width=3)),
+                  row=1, col=1)
+    fig.update_yaxes(type="log", exponentformat="power", dtick=1, row=1, col=1)     # decades only
+    fig.update_xaxes(title=axis, row=1, col=1)
+    if gaps is not None:
+        g = np.asarray(gaps, dtype=float)
+        fig.add_trace(go.Scatter(x=t, y=g[:, 0] / g[:, 1], mode="lines", line=dict(color="#21918c", width=3)),
+                      row=1, col=2)
+        fig.add_hline(y=1.0, line=dict(color="#888", dash="dash"), row=1, col=2)
+        fig.update_xaxes(title=axis, row=1, col=2)
+    if t[-1] < t[0]:           # a reverse-time run: t falls from 1, so time still flows left to right
+        fig.update_xaxes(autorange="reversed")
+    fig.update_layout(showlegend=False)
+    return _layout(fig, height=height, top=50, bottom=60)
+
+
+def contrast_kl_figure(curves: list[dict], label: str, height=380) -> go.Figure:
+    """KL(p_t || pi) against t on a log axis, one line per value of a knob
+    (``scene.fp_contrast``), each named with its fitted rate and the rates it is set
+    against."""
+    fig = go.Figure()
+    colours = ["#3b528b", "#d95f02", "#21918c", "#7570b3"]
+    for i, c in enumerate(curves):
+        name = f"{label} {c['value']:g}: KL ∝ e^(−{c['rate']:.2f} t) · 2λ = {c['gap_rate']:.2f}"
+        if c.get("kramers") is not None:
+            name += f" · Kramers {c['kramers']:.2f}"
+        fig.add_trace(go.Scatter(x=c["times"], y=np.maximum(c["kl"], 1e-12), mode="lines", name=name,
+                                 line=dict(color=colours[i % len(colours)], width=3)))
+    fig.update_yaxes(type="log", title="KL(p_t ‖ π)", exponentformat="power", dtick=1)
+    fig.update_xaxes(title="t")
+    _layout(fig, height=height, title=f"KL(p_t ‖ π) for each {label.rstrip(' =')}", top=60, bottom=130)
+    return fig.update_layout(showlegend=True, legend=dict(orientation="h", y=-0.28, x=0, font=dict(size=FONT)))
+
+
 # ----- results ----------------------------------------------------------------------
 def final_figure(samples, reference, box, *, density: DensityGrid | None = None, label="last frame",
                  reference_label="exact draws", height=360) -> go.Figure:

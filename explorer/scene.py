@@ -28,7 +28,7 @@ from . import settings as SET
 from .diffusions import CLD, sde_from_config
 from .kde import KDE
 from .samplers import Trajectory
-from .simulate import evaluate, initial, score_source, simulate
+from .simulate import EVAL_MAX, evaluate, initial, score_source, simulate
 
 ARROWS = 17              # arrows per side under an animation
 GRID = 120               # density pixels per side under an animation
@@ -300,6 +300,45 @@ def likelihood(model, density, spec: RunSpec, points: int = LIKELIHOOD_POINTS) -
         return {}
     x = density.sample(points, torch.Generator().manual_seed(spec.seed))
     return {"points": x.double().numpy(), **sdes.likelihoods(model, density, x, sde=opts["sde"])}
+
+
+FP_GRID = 121       # the app's Fokker-Planck cells per side (the CLI's default is 201)
+
+
+def fokker_planck(model, density, spec: RunSpec, traj: Trajectory, n: int = FP_GRID):
+    """The Fokker-Planck density of the run's sampler at its recorded steps (``traj.steps``)
+    from its initial law, and per frame (TV, noise) of the particles' histogram against it
+    (``fokker_planck.histogram_gap``)."""
+    from . import fokker_planck as FPL
+    name = spec.samplers[0]
+    sol = FPL.run(model, name, box=density.box, init=spec.init, n=n, options=spec.options(model)[name],
+                  steps=traj.steps)
+    # annealed Langevin's last frame is its Tweedie denoising step, which no diffusion takes: not compared
+    denoised = [name == "annealed" and traj.levels is not None and float(traj.levels[i]) == 0
+                for i in range(len(sol.times))]
+    gaps = [(np.nan, np.nan) if denoised[i] else
+            FPL.histogram_gap(traj.positions[i][:EVAL_MAX], sol.density[i], sol.grid) for i in range(len(sol.times))]
+    return sol, gaps
+
+
+def fp_contrast(values: dict, setting: str, choices, n: int = FP_GRID) -> list[dict]:
+    """One knob of a Sample-page scene turned: for each value of ``setting`` (by URL name),
+    the Fokker-Planck run of the scene's sampler with the exact score, its KL(p_t || pi)
+    curve, the rate r of KL ~ exp(-r t) fitted to it (``fokker_planck.decay_rate``), twice
+    the grid generator's spectral gap (the rate r tends to) and, on the double well, twice
+    Kramers' estimate."""
+    from . import fokker_planck as FPL
+    out = []
+    for value in choices:
+        spec = scene_spec({**values, setting: value}, "sample")
+        density = build_density(spec.target)
+        name = spec.run.samplers[0]
+        sol = FPL.run(density, name, box=density.box, init=spec.run.init, n=n, frames=spec.run.frames,
+                      options=spec.run.options(density)[name])
+        kramers = 2 * FPL.kramers_rate(density) if density.name == "double-well" else None
+        out.append(dict(value=value, times=sol.times, kl=sol.kl, rate=FPL.decay_rate(sol.times, sol.kl),
+                        gap_rate=2 * FPL.spectral_gap(density, sol.grid), kramers=kramers))
+    return out
 
 
 # ----- what is drawn under the particles --------------------------------------------------

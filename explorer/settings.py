@@ -22,13 +22,13 @@ from dataclasses import dataclass
 
 from . import registry
 from .samplers import LEVELS
+from .simulate import INITS
 from .training import OBJECTIVES
 from .validate import InvalidInput, Rule, convert
 
 SEED_MAX = 2**31 - 1
 DATASETS = ("moons", "circles", "swiss-roll")
 KERNELS = ("gaussian", "epanechnikov", "uniform")
-INITS = ("gaussian", "uniform", "prior")
 SCORES = ("exact", "kde", "learned")
 SDE_TIMES = (0.0, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
 SIGMAS = (0.0, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0, 8.0)
@@ -129,7 +129,8 @@ _ALL = [
             "learned: a network from the Train page (offered once one is trained)"),
     Setting("particles", "sample", 1000, _choice(PARTICLES, "particles"), "particles", "select_slider"),
     Setting("init", "sample", "gaussian", _choice(INITS), "initial particles", "select",
-            "gaussian: N(centre, (box/4)²); uniform: on the box; prior: N(0, I). CLD always starts from its prior."),
+            ("gaussian: N(centre, (box/4)²); uniform: on the box; prior: N(0, I); left: N(left quarter of the box, "
+             "(box/12)²), one side of a symmetric target. CLD always starts from its prior.")),
     Setting("seed", "sample", 0, _int(0, SEED_MAX), "seed", "number", step=1),
     Setting("eps", "sample", 0.0, _float(0.0, 100.0), "step size ε", "number", _STEP_HELP, name="step_size",
             fmt="%.4g"),
@@ -161,6 +162,9 @@ _ALL = [
             "the corrector's Langevin step is 2 a (r |z| / |s|)²: 0 turns the corrector off", fmt="%.3g"),
     Setting("frames", "sample", 200, _choice((50, 100, 200, 300, 400), "frames"), "frames recorded", "select_slider"),
     Setting("trails", "sample", True, BOOL, "fading trails", "toggle"),
+    Setting("fp", "sample", False, BOOL, "Fokker–Planck density beside the particles", "toggle",
+            "langevin and annealed: the law the particles sample, p_t, solved on a grid (∂p/∂t = −∇·(p s) + Δp) from "
+            "their starting law, on the same timeline, with KL(p_t ‖ π) and the particles' distance from p_t"),
     Setting("field", "sample", True, BOOL, "score arrows (annealed: at the current σ; CLD: ∇ₓ log pₜ at the frame's t)",
             "toggle", _ARROWS_HELP),
     # ----- Compare -----
@@ -209,6 +213,7 @@ _ALL = [
     Setting("--seed", "cli", 0, _int(0, SEED_MAX)),
     Setting("--step-size", "cli", None, _float(0.0, 1e4, open_lo=True)),
     Setting("--snr", "cli", None, _float(0.0, 1.0)),
+    Setting("--fp-grid", "cli", 201, _int(3, None, "fp_grid")),
     Setting("--lr", "cli", 5e-3, _float(0.0, 1.0, open_lo=True)),
     Setting("--width", "cli", 128, _int(16, None, "width")),
     Setting("--depth", "cli", 3, _int(1, None, "depth")),

@@ -15,7 +15,7 @@ from .kde import fit_kde
 from .samplers import Trajectory, level_steps
 from .validate import check_work
 
-INITS = ("gaussian", "uniform", "prior")
+INITS = ("gaussian", "uniform", "prior", "left")
 
 
 def score_source(density: Density, score: str = "exact", kde_points: int = 1000, seed: int = 0, **kde_kw):
@@ -55,7 +55,8 @@ def known_bias(sampler: str, model) -> str | None:
 
 def initial(init: str, n: int, box, generator, device="cpu", dtype=torch.float32) -> torch.Tensor:
     """Starting particles: 'gaussian' N(centre, (half-width/2)^2 I), 'uniform' on the box,
-    'prior' N(0, I) (the CLD and VP prior)."""
+    'prior' N(0, I) (the CLD and VP prior), 'left' N((left quarter, centre), (width/12)^2 I)
+    (one side of a symmetric target: the start that shows a barrier's clock)."""
     x0, x1, y0, y1 = box
     z = torch.rand if init == "uniform" else torch.randn
     if init not in INITS:
@@ -67,7 +68,15 @@ def initial(init: str, n: int, box, generator, device="cpu", dtype=torch.float32
     hi = torch.tensor([x1, y1], device=device, dtype=dtype)
     if init == "uniform":
         return lo + (hi - lo) * u
-    return 0.5 * (lo + hi) + 0.25 * (hi - lo).max() * u
+    centre, sd = left_start(box) if init == "left" else ((0.5 * (x0 + x1), 0.5 * (y0 + y1)), 0.25 * max(x1 - x0, y1 - y0))
+    return torch.tensor(centre, device=device, dtype=dtype) + sd * u
+
+
+def left_start(box) -> tuple[tuple[float, float], float]:
+    """The 'left' start's centre and std: the box's left quarter, a twelfth of its width
+    (double-well's box, ±3: N((-1.5, 0), 0.5²), 0.1% of it right of the barrier)."""
+    x0, x1, y0, y1 = (float(b) for b in box)
+    return (x0 + 0.25 * (x1 - x0), 0.5 * (y0 + y1)), (x1 - x0) / 12
 
 
 def simulate(model, sampler: str, particles: int = 1000, seed: int = 0, init: str = "gaussian",

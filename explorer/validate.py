@@ -34,6 +34,7 @@ class Limits:
     frames: int = 400                # recorded frames (what goes to the browser)
     levels: int = 50                 # annealing noise levels
     grid: int = 41                   # arrows per side of the field plot
+    fp_grid: int = 301               # cells per side of a Fokker-Planck grid (one sparse LU: O(N^3) time)
     width: int = 512                 # hidden units of a score network
     depth: int = 6                   # hidden layers
     batch: int = 2048                # training batch

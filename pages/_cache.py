@@ -121,3 +121,26 @@ def likelihood(mkey: str, spec: SC.RunSpec, _model, _density):
     with _runtime.gate():
         got = SC.likelihood(_model, _density, spec)
     return got, _style.canonical(likelihood_figure(got))
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def fokker_planck(mkey: str, spec: SC.SceneSpec, _model, _density, height: int | None = None):
+    """The run's Fokker-Planck density beside its particles, and the KL / gap chart."""
+    from explorer import figures as G
+    got = runs(mkey, spec.run, _model, _density)
+    traj = next(iter(got.values()))["traj"]
+    with _runtime.gate():
+        sol, gaps = SC.fokker_planck(_model, _density, spec.run, traj)
+    dg = SC.background(_model, _density)
+    fig = G.fokker_planck_figure(traj, sol, _density.box, density=dg, height=height or 640)
+    kl = G.kl_figure(sol, gaps, by_step=spec.run.samplers[0] == "annealed")
+    return _style.canonical(fig), _style.canonical(kl), sol.mass_error
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def fp_contrast(values: dict, setting: str, choices: tuple, label: str):
+    """A lesson's knob turned (``scene.fp_contrast``): KL(p_t || pi) for each value."""
+    from explorer import figures as G
+    with _runtime.gate():
+        curves = SC.fp_contrast(values, setting, choices)
+    return _style.canonical(G.contrast_kl_figure(curves, label))

@@ -33,6 +33,16 @@ def _run(values: dict, page: str, pick: str):
         show_chart(anim, key="lesson_fig")
         with st.container(key="downloads"):     # the preview as files, named after the lesson
             _downloads.download_row(pick, mkey, spec, model, t.density, key="lesson_dl")
+    if page == "sample" and values.get("fp"):       # the Fokker-Planck density beside the particles
+        fp_fig, kl_fig, _ = _cache.fokker_planck(mkey, spec, model, t.density)
+        show_chart(fp_fig, key="lesson_fp")
+        if kl_fig is not None:
+            show_chart(kl_fig, key="lesson_kl")
+        contrast = P.get(pick).get("contrast")
+        if contrast is not None:                    # one knob turned: its KL curves on one axis
+            show_chart(_cache.fp_contrast(values, contrast[0], tuple(contrast[1]), contrast[2]), key="lesson_contrast")
+        st.table(_style.metrics_table(runs))
+        return
     a, b = st.columns([3, 2])
     if page == "sample":
         with a:

@@ -5,6 +5,7 @@ import streamlit as st
 from explorer import registry
 from explorer import scene as SC
 from explorer import settings as S
+from explorer.fokker_planck import SAMPLERS as FP_SAMPLERS
 from explorer.simulate import EVAL_MAX, known_bias
 from pages import _cache, _downloads, _likelihood, _sidebar, _state, _style
 from pages import _widgets as widgets
@@ -68,6 +69,7 @@ with st.container(key="widget_rows"):     # hidden in presentation mode
         frames = widget("frames", q1)
         trails = widget("trails", q2)
         arrows = widget("field", q3)
+        fp = widget("fp", q1, disabled=sampler not in FP_SAMPLERS) and sampler in FP_SAMPLERS
 
 _state.write_url("sample")
 spec = SC.SceneSpec(t.spec, SC.run_spec(dict(st.session_state), "sample"), "sample")
@@ -93,7 +95,15 @@ if traj.diverged_at is not None:       # the frames up to the blow-up are animat
 
 kinetic = traj.velocities is not None
 present = _style.presenting()
-if kinetic or present:      # two panels (x and v): the animation takes the full width
+if fp:       # the law beside the particles, one timeline (explorer/fokker_planck.py)
+    try:
+        with st.spinner("Solving the Fokker–Planck equation on the grid…"):
+            anim, kl_fig, mass_error = _cache.fokker_planck(mkey, spec, model, t.density)
+    except ValueError as e:
+        st.error(f"No Fokker–Planck density: {e}")
+        fp = False
+wide = kinetic or present or fp
+if wide:      # two panels (x and v, or particles and p_t): the animation takes the full width
     show_chart(anim, key="sample_anim")
     left, right = st.columns([3, 2])
 else:
@@ -103,16 +113,22 @@ else:
 with left:
     st.caption("▶ Play / ❚❚ Pause / faster / slower, or drag the slider. "
                + ("Right panel: velocities (dashed: 95% circle of N(0, M I)). " if kinetic else "")
-               + (_field_note(sampler, model) if arrows else ""))
+               + ("Right panel: p_t, the particles' law from the Fokker–Planck equation, at the same step. " if fp else "")
+               + (_field_note(sampler, model) if arrows and not fp else ""))
     bias = known_bias(sampler, model)
     if bias:
         st.caption("⚠️ " + bias)
     if entry.note:
         st.caption(entry.note(auto))
-    if (kinetic or present) and final is not None:
+    if fp and kl_fig is not None:
+        show_chart(kl_fig, key="sample_kl")
+        st.caption(f"Left: KL(p_t ‖ π) on the grid, which never increases under a fixed field. Right: the total-variation "
+                   f"distance between the particles' 20 × 20 histogram and p_t, over what exact draws of p_t give (1: "
+                   f"within sampling noise). Mass conserved to {mass_error:.0e}.")
+    if wide and final is not None:
         show_chart(final, key="sample_final")
 with right:
-    if final is not None and not (kinetic or present):
+    if final is not None and not wide:
         show_chart(final, key="sample_final")
     elif final is None:
         st.info("No metrics: the run has no finite samples.")

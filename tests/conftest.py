@@ -45,6 +45,7 @@ APP_NAMES = {"app", "open_app", "AppTest"}
 # tests (test_training.py's default_run, 28 s) is not a reason: marking one test saves nothing.
 SLOW_TESTS = {
     "test_cli.py::test_train_then_sample_with_the_model",                       # 54 s
+    "test_fokker_planck.py::test_100000_ula_particles_follow_p_t_within_their_noise",  # 40 s
     "test_cli.py::test_sample_prints_the_judged_run_and_writes_npz",            # 31 s
     "test_training.py::test_cld_net_trained_by_hsm_generates_samples_on_the_modes",  # 28 s
     "test_metrics.py::test_the_noise_floor_calls_exact_draws_off_at_most_1_percent",  # 25 s

@@ -622,3 +622,21 @@ def test_compare_page_offers_every_format_of_its_runs():
                        frames=5)
     z = np.load(io.BytesIO(E.compare_npz_bytes(runs)))
     assert z["langevin_positions"].shape[1:] == (20, 2) and "cld_velocities" in z
+
+
+def test_the_fokker_planck_toggle_puts_p_t_beside_the_particles():
+    """Langevin with the toggle: one animation of two panels on one timeline (the run's
+    frames), p_t's colours changing per frame, and the KL / gap chart; MALA has no
+    Fokker-Planck form, so its toggle is off and the page is as before."""
+    at = app("sample", {"sampler": "langevin", "particles": "250", "fp": "true"}, timeout=300)
+    ok(at)
+    spec = charts(at)[0]
+    assert [a["text"] for a in spec["layout"]["annotations"]][0] == "particles"
+    assert "Fokker–Planck density" in spec["layout"]["annotations"][1]["text"]
+    assert len(spec["frames"]) >= 150 and len(spec["frames"][0]["data"]) == 2
+    assert "KL(p_t ‖ π)" in spec["layout"]["sliders"][0]["steps"][-1]["label"]
+    titles = json.dumps([c["layout"].get("annotations") for c in charts(at)[1:]], ensure_ascii=False)
+    assert "KL(p_t ‖ π)" in titles and "TV ÷ its noise" in titles
+    at = app("sample", {"sampler": "mala", "particles": "250", "fp": "true"})
+    ok(at)
+    assert "Fokker" not in json.dumps(charts(at)[0]["layout"].get("annotations", []), ensure_ascii=False)

@@ -273,3 +273,79 @@ def test_score_flow_likelihood_matches_the_exact_one_and_the_kdes_own():
     own = kde.log_prob(torch.as_tensor(got["points"]).float()).double().numpy()
     assert np.abs(got["ode"] - own).mean() < 0.005                                      # measured 0.0002
     assert f"from {exact['mean_log_prob_exact']:.2f} to {got['mean_log_prob_ode']:.2f} nats".replace("-", "−") in text
+
+
+# ----- the Fokker-Planck density ----------------------------------------------------------
+def _fp_scene(name, **changes):
+    from explorer import presets as PR
+    spec = SC.scene_spec({**PR.scene(name), **changes}, "sample")
+    d = SC.build_density(spec.target)
+    got = SC.run(d, d, spec.run)
+    r = next(iter(got.values()))
+    sol, gaps = SC.fokker_planck(d, d, spec.run, r["traj"])
+    g = np.asarray(gaps)
+    return r["eval"], sol, g[:, 0] / g[:, 1]
+
+
+def test_ula_bias_the_density_reaches_pi_and_the_particles_do_not():
+    text = P.get("ula-bias")["watch"]
+    d = D.get("eight-gaussians")
+    eps = P.scene("ula-bias")["eps"]
+    factor = 1 / (1 - eps / (2 * d.scale**2))
+    assert f"ε = {eps:g}" in text and f"{factor:.2f}×" in text and "below 10⁻⁵" in text
+    ev, sol, ratio = _fp_scene("ula-bias")
+    assert sol.kl[-1] < 1e-5 and np.all(np.diff(sol.kl) <= 1e-12)          # measured 2.9e-6
+    assert f"about {ev['spread']:.2f}" in text                              # measured 1.37
+    late = ratio[len(ratio) // 10:]
+    # "about twice": measured 1.9-2.4 past the first tenth; at the start both are the same law
+    assert 1.7 < float(np.median(late)) < 2.5 and ratio[0] < 1.3
+    _, _, ratio0 = _fp_scene("ula-bias", eps=0.0)
+    assert float(np.median(ratio0[len(ratio0) // 10:])) == pytest.approx(1.3, abs=0.15)     # measured 1.30
+
+
+def test_annealing_in_law_space_kl_rises_then_falls_and_the_particles_keep_to_p_t():
+    text = P.get("annealing-law")["watch"]
+    _, sol, ratio = _fp_scene("annealing-law")
+    top = float(sol.kl.max())
+    assert top > 3 * sol.kl[0] and f"to about {top:.0f}" in text               # measured 42.9 from 7.5
+    assert sol.kl[-1] < 5e-4 and "2·10⁻⁴" in text                           # measured 1.9e-4
+    assert np.isnan(ratio[-1])                        # the Tweedie denoising frame: no diffusion takes it
+    assert float(np.nanmax(ratio)) < 1.5 and "1.5×" in text
+    assert sol.mass_error < 1e-8 and sol.density.min() >= 0
+
+
+def test_barriers_set_the_clock_kl_rates_and_kramers():
+    text = P.get("barrier-clock")["watch"]
+    setting, choices, _ = P.get("barrier-clock")["contrast"]
+    curves = SC.fp_contrast(P.scene("barrier-clock"), setting, choices)
+    (r1, g1, k1), (r3, g3, k3) = ((c["rate"], c["gap_rate"], c["kramers"]) for c in curves)
+    # measured 1.448 and 0.478; 2 lambda 1.496 and 0.483; Kramers 1.325 and 0.538
+    assert f"r ≈ {r1:.2f} for a = 1 and {r3:.2f} for a = 3" in text
+    assert f"2λ = {g1:.2f} and {g3:.2f}" in text and f"= {k1:.2f} and {k3:.2f}" in text
+    assert r1 / r3 == pytest.approx(3, abs=0.15) and "three times slower" in text
+    # the fitted slope is the spectral gap's: backward Euler (dt = 0.1 here) slows a mode of rate
+    # 2 lambda by ~lambda dt, and the fit window's early frames still hold faster modes
+    assert r1 == pytest.approx(g1, rel=0.05) and r3 == pytest.approx(g3, rel=0.05)
+    assert abs(k3 / g3 - 1) < 0.12 and "within 12% at a = 3" in text
+    # a = 1's floor is the grid's stationary law (the generator's null vector), not a solver error
+    import scipy.sparse.linalg as spl
+
+    from explorer import fokker_planck as FPL
+    d1 = D.get("double-well", barrier=1.0)
+    grid = FPL.Grid(FPL.domain("left", d1.box), SC.FP_GRID)
+    vec = spl.eigs(FPL.generator(d1, grid), k=1, sigma=1e-3)[1][:, 0].real
+    floor = FPL.kl(grid.normalise(np.abs(vec).reshape(grid.n, grid.n)), FPL.log_target(d1, grid), grid.dx * grid.dy)
+    assert curves[0]["kl"][-1] == pytest.approx(floor, rel=0.01) and f"flattens at {floor * 1e7:.0f}·10⁻⁷" in text
+    # the particles' share right of the barrier follows p_t's mass there (3 binomial sd)
+    _, sol, _ = _fp_scene("barrier-clock")
+    spec = SC.scene_spec(P.scene("barrier-clock"), "sample")
+    d = SC.build_density(spec.target)
+    traj = next(iter(SC.run(d, d, spec.run).values()))["traj"]
+    x = sol.grid.x
+    weight = np.where(x > 0, 1.0, np.where(x == 0, 0.5, 0.0))
+    for f in (len(sol.times) // 20, len(sol.times) // 4, len(sol.times) // 2, len(sol.times) - 1):
+        mass = float((sol.density[f] * weight[None, :]).sum() * sol.grid.dx * sol.grid.dy)
+        share = float((traj.positions[f][:, 0] > 0).mean())
+        n = len(traj.positions[f])
+        assert abs(share - mass) < 3 * np.sqrt(mass * (1 - mass) / n) + 1 / n, (f, share, mass)
+    assert "within their sampling noise" in text
