@@ -35,7 +35,7 @@ import scipy.sparse as sp
 import scipy.sparse.linalg as spl
 import torch
 
-from .simulate import INITS, left_start
+from .simulate import INITS, gaussian_start
 
 
 @dataclass(frozen=True)
@@ -190,11 +190,11 @@ def run(model, sampler: str, *, box, init: str = "gaussian", n: int = 201, frame
     if not 3 <= int(n) <= cap:
         raise ValueError(f"the Fokker-Planck grid must have 3 to {cap} cells per side (SFE_MAX_FP_GRID), not {n}")
     times_of, levels, edges, total = clock(sampler, model, options)
-    if sampler == "reverse-sde":
-        return _run_reverse(model, box, n, frames, options, times_of, total, steps)
-    if steps is None:
+    if steps is None:           # frames evenly spaced in steps
         steps = np.unique(np.round(np.linspace(0, total, max(int(frames), 2))).astype(np.int64))
     steps = np.asarray(steps, dtype=np.int64)
+    if sampler == "reverse-sde":
+        return _run_reverse(model, box, n, options, times_of(steps), steps)
     grid = Grid(domain(init, box), int(n))
     sol = solve(model, grid, initial_density(init, grid, box), times_of(steps), levels=levels, edges=edges,
                 substeps=substeps, max_dt=max_dt)
@@ -213,7 +213,6 @@ def solve(model, grid: Grid, p0: np.ndarray, times, *, levels=None, edges=(), su
     times = np.asarray(times, dtype=np.float64)
     levels = list(levels) if levels is not None else [0.0]
     edges = np.asarray(edges, dtype=np.float64)
-    cell = grid.dx * grid.dy
     p = grid.normalise(np.clip(np.asarray(p0, dtype=np.float64), 0.0, None)).ravel()
     eye = sp.identity(grid.n * grid.n, format="csc")
     lus: dict = {}
@@ -235,11 +234,15 @@ def solve(model, grid: Grid, p0: np.ndarray, times, *, levels=None, edges=(), su
             for _ in range(m):
                 p = lus[key].solve(p)
         out.append(p.copy())
-    dens = np.stack(out).reshape(len(times), grid.n, grid.n)
-    mass = dens.sum((1, 2)) * cell
+    return _solution(model, grid, times, np.stack(out).reshape(len(times), grid.n, grid.n))
+
+
+def _solution(model, grid: Grid, times, dens, steps=None) -> Solution:
+    """The frames with their mass error and KL(p_t || pi) (None without a log-density)."""
+    cell = grid.dx * grid.dy
     log_pi = log_target(model, grid)
     kls = None if log_pi is None else np.array([kl(d, log_pi, cell) for d in dens])
-    return Solution(grid, times, dens, kls, float(np.abs(mass - 1).max()))
+    return Solution(grid, times, dens, kls, float(np.abs(dens.sum((1, 2)) * cell - 1).max()), steps)
 
 
 SAMPLERS = ("langevin", "annealed", "reverse-sde")
@@ -274,23 +277,15 @@ def clock(sampler: str, model, options: dict | None = None):
     return times, sigmas, edges, int(per.sum())
 
 
-def _run_reverse(model, box, n, frames, options, times_of, total, steps) -> Solution:
+def _run_reverse(model, box, n, options, times, steps) -> Solution:
     from . import registry
     sde = {**registry.get("reverse-sde").defaults(model), **(options or {})}["sde"]
     if sde.config()["name"] != "vp":
         raise ValueError("the reverse-SDE's Fokker-Planck density needs the VP SDE: VE's prior N(0, σ_max² I) is far "
                          "wider than the target's box (use sde vp)")
-    if steps is None:
-        steps = np.unique(np.round(np.linspace(0, total, max(int(frames), 2))).astype(np.int64))
-    steps = np.asarray(steps, dtype=np.int64)
     grid = Grid(domain("prior", box), int(n))
     p1 = np.exp(sde.prior_log_prob(torch.as_tensor(grid.points())).numpy()).reshape(grid.n, grid.n)
-    times = times_of(steps)
-    dens = reverse_sde(model, grid, sde, times, p1)
-    mass = dens.sum((1, 2)) * grid.dx * grid.dy
-    log_pi = log_target(model, grid)
-    kls = None if log_pi is None else np.array([kl(d, log_pi, grid.dx * grid.dy) for d in dens])
-    return Solution(grid, times, dens, kls, float(np.abs(mass - 1).max()), steps)
+    return _solution(model, grid, times, reverse_sde(model, grid, sde, times, p1), steps)
 
 
 def domain(init: str, box) -> tuple:
@@ -300,36 +295,24 @@ def domain(init: str, box) -> tuple:
     x0, x1, y0, y1 = (float(b) for b in box)
     cx, cy = 0.5 * (x0 + x1), 0.5 * (y0 + y1)
     half = 0.5 * max(x1 - x0, y1 - y0)
-    if init == "gaussian":
-        half = max(half, 3.5 * 0.25 * 2 * half)
-    elif init == "prior":
-        half = max(half, abs(cx) + 3.5, abs(cy) + 3.5)
-    elif init == "left":
-        (lx, _), sd = left_start(box)
-        half = max(half, cx - (lx - 3.5 * sd))
+    if init != "uniform":
+        (sx, sy), sd = gaussian_start(init, box)
+        half = max(half, abs(sx - cx) + 3.5 * sd, abs(sy - cy) + 3.5 * sd)
     return (cx - half, cx + half, cy - half, cy + half)
 
 
 def initial_density(init: str, grid: Grid, box=None) -> np.ndarray:
     """The law the samplers' particles start from (``simulate.initial``) on the grid,
-    renormalised to the box: 'gaussian' N(centre, (max half-width / 2)^2 I), 'uniform',
-    'prior' N(0, I), 'left' (``simulate.left_start``)."""
+    renormalised to the box: uniform on the target's box, or a Gaussian start
+    (``simulate.gaussian_start``)."""
     box = box or grid.box
     xx, yy = np.meshgrid(grid.x, grid.y)
-    if init == "uniform":
-        p = np.ones_like(xx)
-    elif init in ("gaussian", "prior", "left"):
-        if init == "prior":
-            cx, cy, sd = 0.0, 0.0, 1.0
-        elif init == "left":
-            (cx, cy), sd = left_start(box)
-        else:
-            cx, cy = 0.5 * (box[0] + box[1]), 0.5 * (box[2] + box[3])
-            sd = 0.25 * max(box[1] - box[0], box[3] - box[2])
-        p = np.exp(-0.5 * ((xx - cx) ** 2 + (yy - cy) ** 2) / sd**2)
-    else:
+    if init not in INITS:
         raise ValueError(f"unknown initial distribution '{init}'; choose one of: {', '.join(INITS)}")
-    return grid.normalise(p)
+    if init == "uniform":
+        return grid.normalise(np.ones_like(xx))
+    (cx, cy), sd = gaussian_start(init, box)
+    return grid.normalise(np.exp(-0.5 * ((xx - cx) ** 2 + (yy - cy) ** 2) / sd**2))
 
 
 def bin_probabilities(density: np.ndarray, grid: Grid, bins: int) -> np.ndarray:

@@ -68,15 +68,22 @@ def initial(init: str, n: int, box, generator, device="cpu", dtype=torch.float32
     hi = torch.tensor([x1, y1], device=device, dtype=dtype)
     if init == "uniform":
         return lo + (hi - lo) * u
-    centre, sd = left_start(box) if init == "left" else ((0.5 * (x0 + x1), 0.5 * (y0 + y1)), 0.25 * max(x1 - x0, y1 - y0))
+    centre, sd = gaussian_start(init, box)
     return torch.tensor(centre, device=device, dtype=dtype) + sd * u
 
 
-def left_start(box) -> tuple[tuple[float, float], float]:
-    """The 'left' start's centre and std: the box's left quarter, a twelfth of its width
-    (double-well's box, ±3: N((-1.5, 0), 0.5²), 0.1% of it right of the barrier)."""
+def gaussian_start(init: str, box) -> tuple[tuple[float, float], float]:
+    """(centre, std) of a Gaussian start: 'gaussian' the box's centre and a quarter of its
+    largest width; 'prior' (0, 0) and 1; 'left' the box's left quarter and a twelfth of its
+    width (double-well's box, ±3: N((-1.5, 0), 0.5²), 0.1% of it right of the barrier)."""
     x0, x1, y0, y1 = (float(b) for b in box)
-    return (x0 + 0.25 * (x1 - x0), 0.5 * (y0 + y1)), (x1 - x0) / 12
+    if init == "prior":
+        return (0.0, 0.0), 1.0
+    if init == "left":
+        return (x0 + 0.25 * (x1 - x0), 0.5 * (y0 + y1)), (x1 - x0) / 12
+    if init == "gaussian":
+        return (0.5 * (x0 + x1), 0.5 * (y0 + y1)), 0.25 * max(x1 - x0, y1 - y0)
+    raise ValueError(f"'{init}' is not a Gaussian start; those are gaussian, prior and left")
 
 
 def simulate(model, sampler: str, particles: int = 1000, seed: int = 0, init: str = "gaussian",
