@@ -43,6 +43,7 @@ def _axes(size: int) -> bytes:
 
 
 def _load(points: np.ndarray, notes=()):
+    st.session_state.pop("drawing_error", None)
     xy, more = DR.check(points)
     _state.set_drawing(DR.encode(xy), base=DR.decode(DR.encode(xy)))
     st.session_state["drawing_notes"] = [*notes, *more]
@@ -60,7 +61,7 @@ def _load_csv():
         got = read_xy(up.getvalue())
         _load(got.points, got.notes)
     except (DataError, DR.DrawingError) as e:
-        st.session_state["drawing_notes"] = [f"{up.name}: {e}"]
+        st.session_state["drawing_error"] = f"{up.name}: {e}"
 
 
 def _clear():
@@ -108,6 +109,8 @@ def panel():
                 st.rerun()
         for note in st.session_state.get("drawing_notes", []):
             st.info(note)
+        if st.session_state.get("drawing_error"):
+            st.error(f"{st.session_state['drawing_error']}. The canvas keeps its drawing.")
         st.metric("points", f"{len(current):,}")
         csv = "x,y\n" + "\n".join(f"{x:.4f},{y:.4f}" for x, y in current)
         st.download_button("⬇ CSV of the drawing", csv, file_name="drawing.csv", mime="text/csv", key="draw_dl")
