@@ -160,6 +160,8 @@ def preset_settings(preset: str | None = None, *, density: str | None = None, sa
         p = P.get(preset)
         page = p["page"] if p["page"] in ("sample", "compare") else "sample"
         values = {**SET.defaults("target"), **SET.defaults(page), **p["settings"]}
+        if p["page"] != page and values["target"] in SET.DATASETS + SET.OWN_DATA:
+            values["score"] = "kde"          # a data set's only score
     else:
         page = "sample"
         values = {**SET.defaults("target"), **SET.defaults("sample")}
