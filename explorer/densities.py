@@ -429,13 +429,14 @@ def _swiss(n, seed):
     return _sk(make_swiss_roll, n, seed, cols=(0, 2), scale=0.25, noise=0.5)
 
 
-def from_array(xy, name="data") -> SampleData:
-    """Sample-only data from an (n, 2) array (e.g. a CSV); the box pads the data by 10%."""
+def from_array(xy, name="data", box=None) -> SampleData:
+    """Sample-only data from an (n, 2) array (e.g. a CSV); the box pads the data by 10%
+    unless given (a drawing keeps its canvas's box)."""
     xy = _as_tensor(np.asarray(xy, dtype=np.float64))
     lo, hi = xy.min(0).values, xy.max(0).values
     pad = 0.1 * (hi - lo).max() + 1e-9
     scale = max(float(xy.std(0).min()) / 10, 1e-3)
-    box = (float(lo[0] - pad), float(hi[0] + pad), float(lo[1] - pad), float(hi[1] + pad))
+    box = box or (float(lo[0] - pad), float(hi[0] + pad), float(lo[1] - pad), float(hi[1] + pad))
     return SampleData(name, None, box, scale, {"rows": len(xy)}, fixed=xy)
 
 

@@ -21,6 +21,7 @@ import numpy as np
 import torch
 
 from . import densities as D
+from . import drawing as DR
 from . import fields as F
 from . import figures as G
 from . import registry
@@ -53,7 +54,7 @@ class TargetSpec:
 
     @property
     def is_data(self) -> bool:
-        return self.name in SET.DATASETS or self.name == "csv"
+        return self.name in SET.DATASETS + SET.OWN_DATA
 
 
 @dataclass(frozen=True)
@@ -113,6 +114,8 @@ def target_spec(values: dict, csv: str | None = None) -> TargetSpec:
     name = v["target"]
     if name == "gmm":
         params = SET.gmm_from_rows(v["gmm_rows"]) if v.get("gmm_rows") else SET.check_params("gmm", D.DEFAULT_GMM)
+    elif name == "drawn":           # the points themselves, as the link carries them (explorer.drawing)
+        params = {"code": v.get("drawing") or DR.DEFAULT_CODE}
     else:
         params = SET.target_params(v)
     if name == "csv" and csv is None:
@@ -157,6 +160,8 @@ def preset_settings(preset: str | None = None, *, density: str | None = None, sa
         p = P.get(preset)
         page = p["page"] if p["page"] in ("sample", "compare") else "sample"
         values = {**SET.defaults("target"), **SET.defaults(page), **p["settings"]}
+        if p["page"] != page and values["target"] in SET.DATASETS + SET.OWN_DATA:
+            values["score"] = "kde"          # a data set's only score
     else:
         page = "sample"
         values = {**SET.defaults("target"), **SET.defaults("sample")}
@@ -182,13 +187,16 @@ def preset_settings(preset: str | None = None, *, density: str | None = None, sa
 
 # ----- the target and its score --------------------------------------------------------
 def build_density(spec: TargetSpec, data=None) -> D.Density:
-    """The target: a built-in density, a data set of ``n`` draws (seed 0), or ``data``
-    (the uploaded CSV's points) for 'csv'."""
+    """The target: a built-in density, a data set of ``n`` draws (seed 0), a drawing (its
+    code), or ``data`` (the uploaded CSV's points) for 'csv'."""
     params = json.loads(spec.params)
     if spec.name == "csv":
         if data is None:
             raise ValueError("the uploaded file is no longer in this session; upload it again")
         return D.from_array(np.asarray(data), name="csv")
+    if spec.name == "drawn":
+        xy, _ = DR.check(DR.decode(params["code"]))
+        return D.from_array(xy, name="drawn", box=DR.BOX)
     if spec.name in SET.DATASETS:
         drawn = D.get(spec.name).sample(int(params.get("n", 1000)), torch.Generator().manual_seed(0))
         return D.from_array(drawn.numpy(), name=spec.name)

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from . import drawing as DR
 from . import registry
 from .samplers import LEVELS
 from .simulate import INITS
@@ -28,6 +29,7 @@ from .validate import InvalidInput, Rule, convert
 
 SEED_MAX = 2**31 - 1
 DATASETS = ("moons", "circles", "swiss-roll")
+OWN_DATA = ("drawn", "csv")      # the user's own points: drawn on the canvas, or an uploaded file
 KERNELS = ("gaussian", "epanechnikov", "uniform")
 SCORES = ("exact", "kde", "learned")
 SDE_TIMES = (0.0, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
@@ -38,7 +40,7 @@ PARTICLES = (100, 250, 500, 1000, 2000, 5000, 10000, 20000, 50000, 100000)
 def targets() -> tuple:
     """Every target the sidebar offers: built-in densities, data sets, an uploaded CSV."""
     from .densities import names
-    return tuple(n for n in names() if n not in DATASETS) + DATASETS + ("csv",)
+    return tuple(n for n in names() if n not in DATASETS) + DATASETS + OWN_DATA
 
 
 @dataclass(frozen=True)
@@ -87,8 +89,8 @@ _ARROWS_HELP = ("Langevin, MALA, underdamped: the score they follow, ∇ log p. 
 _ALL = [
     # ----- the target (sidebar) -----
     Setting("target", "target", "eight-gaussians", _TARGET, "density or data set", "select",
-            "moons, circles, swiss-roll: data sets known only through samples (their score is a KDE's); csv: your "
-            "own x,y points"),
+            "moons, circles, swiss-roll: data sets known only through samples (their score is a KDE's); drawn: "
+            "points you draw with the mouse (Density & field page); csv: your own x,y points"),
     Setting("radius", "target", 2.0, _float(0.5, 4.0), "radius r", "slider", step=0.1, param=("ring", "radius")),
     Setting("width", "target", 0.2, _float(0.05, 1.0), "width w", "slider", step=0.05, param=("ring", "width")),
     Setting("inner", "target", 1.0, _float(0.3, 3.0), "inner radius", "slider", step=0.1, param=("two-rings", "inner")),
@@ -122,6 +124,13 @@ _ALL = [
     Setting("arrows_n", "density", 21, _int(11, 31, "grid"), "arrows per side", "slider", step=2),
     Setting("kde_side", "density", False, BOOL, "KDE beside the truth", "toggle"),
     Setting("kde_pts", "density", True, BOOL, "KDE data points", "toggle"),
+    Setting("draw_tool", "density", "strokes", _choice(("strokes", "clicks")), "drawing tool", "radio",
+            "strokes: freehand lines, turned into points spaced along them; clicks: one point per click, exactly "
+            "where you click"),
+    Setting("draw_spacing", "density", DR.SPACING, _float(0.02, 1.0), "point spacing along a stroke", "slider", step=0.02),
+    Setting("draw_jitter", "density", DR.JITTER, _float(0.0, 0.5), "stroke thickness (std of the jitter)", "slider",
+            "each stroke's points are moved by N(0, s²I): a stroke of thickness s (clicks are not moved)",
+            step=0.01),
     # ----- Sample -----
     Setting("sampler", "sample", "annealed", Rule(str, choices=registry.names()), "sampler", "select"),
     Setting("score", "sample", "exact", _choice(SCORES), "score", "radio",

@@ -7,6 +7,7 @@ import hashlib
 
 import streamlit as st
 
+from explorer import drawing as DR
 from explorer import scene as SC
 from explorer import settings as S
 from explorer.data import DataError, accepted, read_xy
@@ -70,8 +71,12 @@ def sidebar() -> SC.Target:
         if name == "gmm":
             st.caption("Edit the components in the table on the **Density & field** page.")
             values["gmm_rows"] = _state.gmm_rows()
+        if name == "drawn":
+            values["drawing"] = _state.drawing()
+            st.caption(f"{len(DR.decode(values['drawing'])):,} drawn points · draw and edit them on the "
+                       "**Density & field** page.")
         csv = _csv_widget() if name == "csv" else None
-        with st.expander("KDE (data sets and the 'kde' score)", expanded=name in S.DATASETS + ("csv",)):
+        with st.expander("KDE (data sets and the 'kde' score)", expanded=name in S.DATASETS + S.OWN_DATA):
             values["kernel"] = widget("kernel")
             values["bw"] = widget("bw")
             if values["bw"] == "number":

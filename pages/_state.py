@@ -1,13 +1,14 @@
 """A session's state: its settings (widgets keyed by URL name, kept in sync with the
 URL), and the few things a session holds beside them, one typed object each under one
 key: the uploaded CSV (``CsvUpload``), the network the Train page trained
-(``Learned``), the Train page's session (``Training``), the mixture table (``gmm_rows``) and the messages about a link's bad
-parameters (``link_errors``).
+(``Learned``), the Train page's session (``Training``), the mixture table (``gmm_rows``),
+the drawing (``drawing``: its code; ``drawing_base``: the points its canvas started
+from) and the messages about a link's bad parameters (``link_errors``).
 
 The URL is kept by hand, not with ``bind="query-params"``: ``seed()`` fills a setting
 from the URL the first time a session meets it (a shared link), and ``write_url()`` puts
 every non-default setting of the target and the page back (plus ``gmm=<JSON>`` for the
-mixture table). Streamlit 1.67's binding does not write values set through
+mixture table and ``drawing=<code>`` for a drawing). Streamlit 1.67's binding does not write values set through
 ``st.session_state`` (a lesson's scene) into the URL, and it refuses ``st.switch_page``
 while bound parameters exist, so it could not serve the Lessons page.
 """
@@ -20,6 +21,7 @@ import numpy as np
 import streamlit as st
 
 from explorer import densities as D
+from explorer import drawing as DR
 from explorer import settings as S
 from explorer.validate import InvalidInput
 
@@ -135,6 +137,8 @@ def write_url(page: str, extra: dict | None = None):
         new["present"] = "true"
     if target_name == "gmm":
         new["gmm"] = json.dumps(gmm_rows(), separators=(",", ":"))
+    if target_name == "drawn":
+        new["drawing"] = drawing()
     new.update(extra or {})
     now = {k: (st.query_params.get_all(k) if isinstance(new.get(k), list) else st.query_params.get(k))
            for k in st.query_params}
@@ -177,3 +181,29 @@ def gmm_rows() -> list[dict]:
 def set_gmm_rows(rows):
     st.session_state["gmm_rows"] = [dict(r) for r in rows]
     st.session_state["gmm_version"] = st.session_state.get("gmm_version", 0) + 1
+
+
+# ----- the drawing ------------------------------------------------------------------------
+def drawing() -> str:
+    """The session's drawing (``explorer.drawing``'s code): the URL's ``drawing`` on first
+    load, else the default shape."""
+    if "drawing" not in st.session_state:
+        code = DR.DEFAULT_CODE
+        raw = st.query_params.get("drawing")
+        if raw:
+            try:
+                DR.check(DR.decode(raw))
+                code = raw
+            except DR.DrawingError as e:
+                link_errors().append(f"the link's drawing was not used: {e}")
+        set_drawing(code)
+    return st.session_state["drawing"]
+
+
+def set_drawing(code: str, base=None):
+    """Make ``code`` the drawing. ``base``: points to put on a fresh canvas (a shape, a
+    link, a CSV), which then shows them as dots to edit; None keeps the canvas as drawn."""
+    st.session_state["drawing"] = code
+    if base is not None or "drawing_base" not in st.session_state:
+        st.session_state["drawing_base"] = DR.decode(code) if base is None else base
+        st.session_state["drawing_version"] = st.session_state.get("drawing_version", 0) + 1

@@ -6,7 +6,7 @@ import streamlit as st
 
 from explorer import figures as G
 from explorer import settings as S
-from pages import _cache, _sidebar, _state
+from pages import _cache, _drawing, _sidebar, _state
 from pages._style import show_chart
 from pages._widgets import widget
 
@@ -32,6 +32,11 @@ if t.name == "gmm":
             else:
                 _state.set_gmm_rows(new_rows)
                 st.rerun()
+
+# ----- the drawing surface (drawn only) -----------------------------------------------------
+if t.name == "drawn":
+    with st.expander("Your drawing (draw on the canvas; its axes are the plots')", expanded=True):
+        _drawing.panel()
 
 # ----- controls -------------------------------------------------------------------------
 c1, c2, c3, c4 = st.columns([3, 2, 2, 2])

@@ -64,13 +64,19 @@ def _density(values: dict):
     """The Density page's figure for the scene's settings."""
     t = _cache.target(SC.target_spec(values))
     sigma, n = float(values["sigma"]), int(values["arrows_n"])
-    dg, fg, _ = _cache.grids(_cache.model_key(t, "exact"), t.density, t.box, sigma, n)
-    panels = [dict(density=dg, field=fg, title=f"{t.name}, σ = {sigma:g}")]
-    if values["kde_side"]:
+    if t.is_data:          # a data set has no density of its own: its points beside their KDE
+        panels = [dict(density=None, field=None, samples=t.density.fixed.numpy(),
+                       title=f"{t.name}: {len(t.density.fixed):,} points")]
+    else:
+        dg, fg, _ = _cache.grids(_cache.model_key(t, "exact"), t.density, t.box, sigma, n)
+        panels = [dict(density=dg, field=fg, title=f"{t.name}, σ = {sigma:g}")]
+    if values["kde_side"] or t.is_data:
         kde = _cache.kde(t)
         kd, kf, _ = _cache.grids(_cache.model_key(t, "kde"), kde, t.box, sigma, n)
+        bw = f"h = {values['bw_h']:g}" if values["bw"] == "number" else values["bw"]
+        what = "the data" if t.is_data else f"{len(kde.data):,} draws"
         panels.append(dict(density=kd, field=kf, samples=kde.data.numpy() if values["kde_pts"] else None,
-                           title=f"KDE of {len(kde.data):,} draws ({values['bw']})"))
+                           title=f"KDE of {what} ({bw})"))
     show_chart(G.panels_figure(panels, t.box, normalise=values["arrows"] == "normalised", colour=values["colour"],
                                log=values["logp"], height=600), key="lesson_fig")
 

@@ -161,7 +161,7 @@ def test_every_target_on_the_density_page(name):
     ok(at)
     spec = charts(at)[0]
     kinds = [t["type"] for t in spec["data"]]
-    if name in ("moons", "circles", "swiss-roll", "csv"):
+    if name in ("moons", "circles", "swiss-roll", "drawn", "csv"):
         assert kinds.count("heatmap") == 1 and len(spec["layout"]["annotations"]) == 2    # data | its KDE
         assert "KDE of the data" in spec["layout"]["annotations"][1]["text"]
     else:
@@ -640,3 +640,31 @@ def test_the_fokker_planck_toggle_puts_p_t_beside_the_particles():
     at = app("sample", {"sampler": "mala", "particles": "250", "fp": "true"})
     ok(at)
     assert "Fokker" not in json.dumps(charts(at)[0]["layout"].get("annotations", []), ensure_ascii=False)
+
+
+def test_a_drawing_from_a_link_a_broken_link_and_a_csv_on_the_canvas():
+    from explorer import drawing as DR
+    code = DR.encode(DR.shape("spiral"))
+    at = app("density", {"target": "drawn", "drawing": code})
+    ok(at)
+    assert f"{len(DR.decode(code))} points" in charts(at)[0]["layout"]["annotations"][0]["text"]
+    assert url(at, "drawing") == code                         # the link keeps carrying it
+    at = app("sample", {"target": "drawn", "drawing": code, "particles": "250"})
+    ok(at)
+    assert charts(at)
+    at = app("density", {"target": "drawn", "drawing": "not-a-drawing"})
+    assert not at.exception
+    assert any("the link's drawing was not used" in e.value for e in at.sidebar.error)
+    default = len(DR.decode(DR.DEFAULT_CODE))
+    assert f"{default} points" in charts(at)[0]["layout"]["annotations"][0]["text"]      # the default shape stands in
+    # a CSV put on the canvas replaces the drawing; a bad one says what is accepted
+    rows = "\n".join(f"{a:.4f},{b:.4f}" for a, b in np.random.default_rng(0).uniform(-3, 3, (120, 2)))
+    at.file_uploader(key="draw_csv").upload("pts.csv", ("x,y\n" + rows).encode(), "text/csv").run()
+    ok(at)
+    assert "120 points" in charts(at)[0]["layout"]["annotations"][0]["text"]
+    at.file_uploader(key="draw_csv").upload("line.csv", b"x,y\n0,0\n1,1\n2,2\n", "text/csv").run()
+    assert not at.exception
+    assert any("line.csv" in e.value and "one line" in e.value for e in at.error)
+    at.button(key="draw_load").click().run()                  # a ready shape (the first: the letter S)
+    ok(at)
+    assert f"{len(DR.shape(DR.SHAPES[0]))} points" in charts(at)[0]["layout"]["annotations"][0]["text"]

@@ -17,6 +17,7 @@ import sys
 import time
 import urllib.request
 
+import numpy as np
 import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -378,3 +379,73 @@ def test_exported_html_plays_offline(chromium, tmp_path):
     pg.screenshot(path=os.path.join(SHOTS, "export-offline.png"))
     assert not blocked and not errors
     pg.close()
+
+
+def _drawn(page) -> np.ndarray:
+    """The drawing the page's URL carries (what a shared link brings back)."""
+    from urllib.parse import parse_qs, urlparse
+
+    from explorer import drawing as DR
+    code = parse_qs(urlparse(page.pg.url).query).get("drawing", [""])[0]
+    return DR.decode(code) if code else np.zeros((0, 2))
+
+
+def test_drawing_follows_the_mouse_and_the_link_brings_it_back(app_url, chromium):
+    """Clicks land where they are made (within a pixel's width in data units), a stroke
+    becomes points along it, undo and clear work, the KDE and a sampler follow the
+    drawing, and its link brings the same points back."""
+    from explorer import drawing as DR
+    page = Page(chromium, app_url + "/?target=drawn")
+    pg = page.pg
+    canvas = pg.locator("canvas.upper-canvas").first
+    box = canvas.bounding_box()
+    size = box["width"]
+    pixel = (DR.BOX[1] - DR.BOX[0]) / size                # one pixel in data units
+
+    def at(x, y):
+        px = DR.to_canvas(np.array([[x, y]]), size)[0]
+        return box["x"] + px[0], box["y"] + px[1]
+
+    pg.get_by_role("button", name="Clear the canvas").click()
+    page.settle()
+    assert "The drawing is empty" in pg.inner_text("[data-testid='stMain']")      # a message, not a crash
+    pg.get_by_text("clicks", exact=True).click()
+    page.settle()
+    wanted = [(1.0, 2.0), (-2.0, -1.0), (2.5, -2.5), (-1.5, 1.0)]
+    for x, y in wanted:
+        pg.mouse.click(*at(x, y))
+        page.settle()
+    got = _drawn(page)
+    assert len(got) == 4, got
+    for w in wanted:
+        assert np.min(np.linalg.norm(got - np.array(w), axis=1)) <= pixel, (w, got)
+    pg.mouse.move(*at(0, 0))
+    pg.get_by_role("button", name="Undo").click()
+    page.settle()
+    assert len(_drawn(page)) == 3
+    # a stroke from (-3, 3) to (3, 3): points every 0.1 along it, jittered by 0.05
+    pg.get_by_text("strokes", exact=True).click()
+    page.settle()
+    pg.mouse.move(*at(-3, 3))
+    pg.mouse.down()
+    for x in np.linspace(-3, 3, 25):
+        pg.mouse.move(*at(x, 3), steps=2)
+    pg.mouse.up()
+    page.settle()
+    got = _drawn(page)
+    stroke = got[np.abs(got[:, 1] - 3) < 0.5]
+    assert len(stroke) == pytest.approx(61, abs=3) and len(got) == len(stroke) + 3
+    assert abs(stroke[:, 1].mean() - 3) < 3 * pixel and stroke[:, 0].min() < -2.8 and stroke[:, 0].max() > 2.8
+    main = pg.inner_text("[data-testid='stMain']")
+    assert f"drawn: {len(got)} points" in main                           # the data figure follows
+    page.shot("drawn")
+    link = pg.url
+    # the link brings the same drawing back in a new tab, and a sampler runs on it
+    other = Page(chromium, link.replace("/?", "/sample?", 1) if "/sample" not in link else link)
+    assert np.array_equal(_drawn(other), got)
+    assert f"{len(got)} drawn points" in other.pg.inner_text("[data-testid='stSidebar']")
+    assert other.plots() and "energy distance" in other.pg.inner_text("[data-testid='stMain']")
+    _no_errors(page)
+    _no_errors(other)
+    page.pg.close()
+    other.pg.close()
