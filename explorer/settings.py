@@ -172,8 +172,9 @@ _ALL = [
     Setting("frames", "sample", 200, _choice((50, 100, 200, 300, 400), "frames"), "frames recorded", "select_slider"),
     Setting("trails", "sample", True, BOOL, "fading trails", "toggle"),
     Setting("fp", "sample", False, BOOL, "Fokker–Planck density beside the particles", "toggle",
-            "langevin and annealed: the law the particles sample, p_t, solved on a grid (∂p/∂t = −∇·(p s) + Δp) from "
-            "their starting law, on the same timeline, with KL(p_t ‖ π) and the particles' distance from p_t"),
+            "langevin, annealed and reverse-sde (VP): the law the particles sample, p_t, solved on a grid "
+            "(Langevin: ∂p/∂t = −∇·(p s) + Δp) from their starting law, on the same timeline, with KL(p_t ‖ π) and "
+            "the particles' distance from p_t"),
     Setting("field", "sample", True, BOOL, "score arrows (annealed: at the current σ; CLD: ∇ₓ log pₜ at the frame's t)",
             "toggle", _ARROWS_HELP),
     # ----- Compare -----
