@@ -97,63 +97,82 @@ def _csv(rows: int) -> bytes:
                                 for i in range(rows))).encode()
 
 
+def _open(browser, url):
+    """A fresh context (no cookie) on url, its console errors recorded; returns once the
+    document has loaded, so the next visitor's first request comes after this one's."""
+    pg = browser.new_page(viewport={"width": 1400, "height": 1000})
+    pg.errors = []
+    pg.on("console", lambda m: pg.errors.append(m.text) if m.type == "error" else None)
+    pg.on("pageerror", lambda e: pg.errors.append(str(e)))
+    pg.goto(url)
+    return pg
+
+
+def _ran(pg, text, where="[data-testid='stMain']", timeout=120_000):
+    """Wait until ``text`` is shown in ``where`` and the script run is over."""
+    pg.wait_for_selector(f"{where} :text('{text}')", timeout=timeout)
+    pg.wait_for_selector("[data-test-script-state='notRunning']", timeout=timeout)
+
+
 def test_eight_sessions_through_nginx_keep_their_state_and_fail_over(cluster):
     from playwright.sync_api import sync_playwright
 
-    from test_browser import CHROMIUM, LAUNCH_ARGS, SHOTS, Page
+    from test_browser import CHROMIUM, LAUNCH_ARGS, SHOTS
     os.makedirs(SHOTS, exist_ok=True)
+    side = "[data-testid='stSidebar']"
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
         try:
-            sessions = []                           # (page, worker its cookie names, rows it uploaded)
-            for i in range(8):
-                page = Page(browser, cluster.url)      # browser.new_page: a fresh context, no cookie
-                worker = {c["name"]: c["value"] for c in page.pg.context.cookies()}[serving.COOKIE]
-                rows = 40 + i                       # each session its own data set
-                page.pg.locator("[data-testid='stSidebar'] [data-testid='stSelectbox']").first.click()
-                page.pg.get_by_role("option", name="csv", exact=True).click()
-                page.settle()
-                page.pg.locator("[data-testid='stSidebar'] input[type='file']").set_input_files(
-                    files=[{"name": f"s{i}.csv", "mimeType": "text/csv", "buffer": _csv(rows)}])
-                page.settle()
-                sessions.append((page, worker, rows))
-            # new visitors alternate: 4 and 4, every run
-            assert collections.Counter(w for _, w, _ in sessions) == {"w0": 4, "w1": 4}
-            # and each worker itself holds the websockets of its four
+            pages = [_open(browser, cluster.url + "/?target=csv") for _ in range(8)]
+            workers = [{c["name"]: c["value"] for c in pg.context.cookies()}[serving.COOKIE] for pg in pages]
+            # new visitors alternate: 4 and 4, every run (nginx's one process, round robin)
+            assert collections.Counter(workers) == {"w0": 4, "w1": 4}
+            for pg in pages:
+                _ran(pg, "Upload a CSV", side)
+            # each worker itself holds the websockets of its four
             deadline = time.time() + 10
             while [_established(w.port) for w in cluster.workers] != [4, 4] and time.time() < deadline:
                 time.sleep(0.2)
             assert [_established(w.port) for w in cluster.workers] == [4, 4]
-            # every session keeps its own upload across a page change (a rerun on its worker)
-            for page, _, rows in sessions:
-                page.open("Train")
-                side = page.pg.inner_text("[data-testid='stSidebar']")
-                assert f"{rows} points read" in side, side[:300]
-            sessions[0][0].shot("serving_before")
+            rows = [40 + i for i in range(8)]                       # each session its own data set
+            for i, pg in enumerate(pages):
+                pg.locator(f"{side} input[type='file']").set_input_files(
+                    files=[{"name": f"s{i}.csv", "mimeType": "text/csv", "buffer": _csv(rows[i])}])
+            for pg, n in zip(pages, rows):
+                _ran(pg, f"{n} points read", side)
+            # ... and keeps it across a page change (a rerun of the same session on its worker)
+            for pg in pages:
+                pg.locator("[data-testid='stSidebarNav'] a", has_text="Train").first.click()
+            for pg, n in zip(pages, rows):
+                _ran(pg, "Train a score network")
+                assert f"{n} points read" in pg.inner_text(side)
+                assert not pg.errors, pg.errors[:3]
+            moved = [i for i, w in enumerate(workers) if w == "w0"]
+            pages[moved[0]].screenshot(path=os.path.join(SHOTS, "serving_before.png"))
 
             cluster.workers[0].proc.kill()          # w0 dies (SIGKILL: no goodbye to its browsers)
             time.sleep(0.5)
-            moved = [s for s in sessions if s[1] == "w0"]
-            moved[0][0].shot("serving_during")
-            for page, _, rows in moved:
-                page.pg.wait_for_selector(NOTICE, timeout=60_000)
-                page.settle()
-                side = page.pg.inner_text("[data-testid='stSidebar']")
-                assert "Upload a CSV" in side and f"{rows} points read" not in side   # the upload was w0's
-                assert "target=csv" in page.pg.url                                 # the link brought this back
-                assert page.pg.locator("[data-testid='stMain'] .js-plotly-plot").count() > 0   # not blank
-            moved[0][0].shot("serving_after")
+            pages[moved[0]].screenshot(path=os.path.join(SHOTS, "serving_during.png"))
+            for i in moved:
+                pg = pages[i]
+                pg.wait_for_selector(NOTICE, timeout=60_000)
+                _ran(pg, "Train a score network")
+                text = pg.inner_text(side)
+                assert "Upload a CSV" in text and f"{rows[i]} points read" not in text   # the upload was w0's
+                assert "target=csv" in pg.url                                         # the link's settings
+                assert pg.locator("[data-testid='stMain'] .js-plotly-plot").count() > 0  # not a blank page
+            pages[moved[0]].screenshot(path=os.path.join(SHOTS, "serving_after.png"))
             assert _established(cluster.workers[1].port) == 8
-            for page, _, rows in sessions:
-                if (page, _, rows) in moved:
-                    continue
-                assert page.pg.locator(NOTICE).count() == 0
-                assert f"{rows} points read" in page.pg.inner_text("[data-testid='stSidebar']")
+            for i, pg in enumerate(pages):
+                if i not in moved:                  # w1's students: untouched
+                    assert pg.locator(NOTICE).count() == 0
+                    assert f"{rows[i]} points read" in pg.inner_text(side)
             # the student closes the message; it stays closed across their reruns
-            page = moved[0][0]
-            page.pg.get_by_role("button", name="OK, got it").click()
-            page.settle()
-            page.open("Density & field")
-            assert page.pg.locator(NOTICE).count() == 0
+            pg = pages[moved[0]]
+            pg.get_by_role("button", name="OK, got it").click()
+            pg.wait_for_selector(NOTICE, state="detached", timeout=30_000)
+            pg.locator("[data-testid='stSidebarNav'] a", has_text="Density").first.click()
+            _ran(pg, "Density & score field")
+            assert pg.locator(NOTICE).count() == 0
         finally:
             browser.close()
