@@ -46,6 +46,8 @@ def test_moved_from_names_the_stopped_worker_only():
 def test_bad_worker_counts_and_a_missing_nginx_say_what_is_accepted(monkeypatch):
     with pytest.raises(ValueError, match="at least 1"):
         serving.start(0)
+    from explorer.cli import main
+    assert main(["serve", "--workers", "0"]) == 2 and main(["serve", "--port", "http"]) == 2
     monkeypatch.setattr(serving.shutil, "which", lambda _: None)
     monkeypatch.setattr(serving, "NGINX_PATHS", ())
     with pytest.raises(ValueError, match="apt-get install nginx"):
