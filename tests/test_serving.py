@@ -101,12 +101,13 @@ def _csv(rows: int) -> bytes:
 
 def _open(browser, url):
     """A fresh context (no cookie) on url, its console errors recorded; returns once the
-    document has loaded, so the next visitor's first request comes after this one's."""
+    page's response (with its cookie) has arrived, so the next visitor's first request
+    comes after this one's, and the tabs load at the same time."""
     pg = browser.new_page(viewport={"width": 1400, "height": 1000})
     pg.errors = []
     pg.on("console", lambda m: pg.errors.append(m.text) if m.type == "error" else None)
     pg.on("pageerror", lambda e: pg.errors.append(str(e)))
-    pg.goto(url)
+    pg.goto(url, wait_until="commit")
     return pg
 
 
