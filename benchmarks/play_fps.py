@@ -47,14 +47,15 @@ def scene(particles: int, frames: int):
 
 def base_figure(sc, particles: int) -> dict:
     """The app's figure of ``sc`` with all ``particles`` drawn (caps lifted for the benchmark)."""
-    keep = G.MAX_DRAWN
+    keep = G.MAX_DRAWN, G.POINT_FRAMES
     G.MAX_DRAWN = max(G.MAX_DRAWN, particles)
+    G.POINT_FRAMES = max(G.POINT_FRAMES, particles * sc.n_frames)
     try:
         fig = G.animation_figure(sc.traj, sc.box, density=sc.density_grid, field=sc.field,
                                  level_fields=sc.level_fields, trails=sc.trails, title=sc.title,
                                  max_points=particles * sc.n_frames * 2)
     finally:
-        G.MAX_DRAWN = keep
+        G.MAX_DRAWN, G.POINT_FRAMES = keep
     d = json.loads(fig.to_json())
     assert len(d["data"][_particle_index(d)]["x"]["bdata"]) > 0
     return d

@@ -261,10 +261,10 @@ def test_play_advances_the_animation_and_keeps_the_density(app_url, chromium):
 PARTICLE_POINTS = """() => { const g = document.querySelector('.js-plotly-plot');
     const i = g._fullData.findIndex(t => t.name === 'annealed');
     const f = g._transitionData._frames, last = f[f.length - 1];
-    const j = last.traces.indexOf(i);
-    return {data: g._fullData[i].x.length, last_frame: j < 0 ? null : last.data[j].x.length,
-            svg: g.querySelectorAll('.scatterlayer .trace')[i - g._fullData.findIndex(t => t.type === 'scatter')]
-                   .querySelectorAll('.point').length,
+    const j = (last.traces || []).findIndex(t => Number(t) === i);
+    const len = (x) => x == null ? null : (x.length !== undefined ? x.length : atob(x.bdata).length / 4);
+    return {data: g._fullData[i].x.length, last_frame: j < 0 ? null : len(last.data[j].x), frames: f.length,
+            traces: last.traces, svg: g.querySelectorAll('.scatterlayer .trace')[i].querySelectorAll('.point').length,
             frame: g._fullLayout._currentFrame, title: g.querySelector('.gtitle').textContent}; }"""
 
 
