@@ -11,9 +11,10 @@ Choices measured on the project's machines:
   (5000 particles x 200 frames; several panels keep 1000 x 200 over all of them);
   beyond that, and above ``MAX_DRAWN`` particles a frame, a fixed subsample is drawn:
   the particles are i.i.d., so the first n are a random subsample. Metrics are
-  computed on all of them elsewhere. SVG Scatter stays at 5000: no other Plotly way
-  that draws every frame was faster in headless Chromium (``benchmarks/play_fps.py``;
-  WebGL with redraw=False leaves the old frame on screen).
+  computed on all of them elsewhere. SVG Scatter stays at 5000: WebGL with redraw=True
+  was no faster in headless Chromium and with redraw=False leaves the old frame on
+  screen (``benchmarks/play_fps.py``); markers without a rim were faster in one run of
+  two (docs/performance.md) and are not switched on.
 * The quiver is one Scatter of ``symbol="arrow"`` markers rotated by ``marker.angle``
   (one trace; never an annotation per arrow). Raw lengths are shown by the marker
   size, clipped at the 95th percentile of |s|.
