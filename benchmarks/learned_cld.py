@@ -84,7 +84,7 @@ def stats(model, sampler, seeds, particles, **opts) -> dict:
         pooled.append(torch.as_tensor(traj.samples))
     a = np.array(rows)
     st = metrics.mode_stats(torch.cat(pooled), modes)
-    return {"spread": [round(x, 4) for x in a[:, 0]], "weight_err": [round(x, 4) for x in a[:, 1]],
+    return {"spread": [round(float(x), 4) for x in a[:, 0]], "weight_err": [round(float(x), 4) for x in a[:, 1]],
             "pooled_spread": round(st["spread"], 4), "pooled_weight_err": round(st["max_weight_error"], 4),
             "good_share_min": round(float(a[:, 2].min()), 4)}
 
