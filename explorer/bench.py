@@ -77,8 +77,46 @@ def run_bench(particle_counts=(1000, 10000), steps=1000, device="all"):
     for r in ratios:
         print(f"{r['device']} n={r['particles']:6d} a reverse-SDE step costs "
               f"{r['reverse_sde_step_vs_annealed_step']:.2f}x an annealed-Langevin step", file=sys.stderr)
+    budgets = [_budget_ratios(dev) for dev in devices]
     machine = {"platform": platform.platform(), "processor": platform.processor() or platform.machine(),
                "cpu_count": os.cpu_count(), "torch": torch.__version__, "torch_threads": torch.get_num_threads(),
                "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None}
     return {"benchmark": "samplers", "density": "eight-gaussians", "score": "exact", "machine": machine,
-            "results": rows, "ratios": ratios}
+            "results": rows, "ratios": ratios, "budgets": budgets}
+
+
+def _budget_ratios(dev, n=1000, repeats=5):
+    """The issue's budgets as ratios of seconds measured in this run, on one mixture at n
+    particles: a 500-step CLD or CLD-ODE run against a bare 1,000-step ULA loop (target
+    <= 1), and a 1,000-step MALA run (two score evaluations a step) against it (target <= 2).
+    Each is timed ``repeats`` times, interleaved with the bare loop, and the medians taken:
+    a busy machine slows both sides of a ratio alike."""
+    d = D.get("eight-gaussians")
+    means = d.mixture.means.to(dev, torch.float32)
+    runs = {"cld": 500, "cld-ode": 500, "mala": 1000}
+    times = {name: [] for name in ["bare", *runs]}
+    for name, steps in runs.items():            # warm-up: first calls allocate and compile kernels
+        simulate(d, name, particles=n, seed=0, device=dev, frames=20, steps=5)
+    for _ in range(repeats):
+        g = torch.Generator(device=dev).manual_seed(0)
+        x = torch.randn(n, 2, device=dev, generator=g)
+        _sync(dev)
+        t = time.perf_counter()
+        _bare_loop(x, 1000, 6e-3, means, 0.125, g)
+        _sync(dev)
+        times["bare"].append(time.perf_counter() - t)
+        for name, steps in runs.items():
+            t = time.perf_counter()
+            simulate(d, name, particles=n, seed=0, device=dev, frames=200, steps=steps)
+            _sync(dev)
+            times[name].append(time.perf_counter() - t)
+    med = {k: sorted(v)[len(v) // 2] for k, v in times.items()}
+    out = {"device": dev, "particles": n, "bare_ula_1000_steps_s": med["bare"],
+           "cld_500_steps_vs_bare_1000": med["cld"] / med["bare"],
+           "cld_ode_500_steps_vs_bare_1000": med["cld-ode"] / med["bare"],
+           "mala_1000_steps_vs_bare_1000": med["mala"] / med["bare"]}
+    print(f"{dev} n={n} budgets (medians of {repeats}, this run): CLD 500 steps "
+          f"{out['cld_500_steps_vs_bare_1000']:.2f}x a bare 1,000-step ULA loop (target <= 1), CLD-ODE "
+          f"{out['cld_ode_500_steps_vs_bare_1000']:.2f}x (<= 1), MALA 1,000 steps "
+          f"{out['mala_1000_steps_vs_bare_1000']:.2f}x (<= 2)", file=sys.stderr)
+    return out

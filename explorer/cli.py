@@ -170,11 +170,48 @@ def build_parser() -> argparse.ArgumentParser:
     _flag(e, "--particles", default=None)
     _flag(e, "--frames", default=None)
 
+    sv = sub.add_parser("serve", help="many app processes behind Debian's nginx (sticky sessions, websocket, failover)",
+                        description="Start N `streamlit run app.py` workers on 127.0.0.1 ports PORT+1..PORT+N and an "
+                                    "unprivileged nginx on HOST:PORT in front; Ctrl-C stops them all "
+                                    "(docs/serving.md, 'Many workers behind nginx').")
+    sv.add_argument("--workers", type=_positive_int, default=max(1, os.cpu_count() or 1),
+                    help="worker processes (default one per core)")
+    sv.add_argument("--port", type=_port, default=8501, help="nginx's port (default 8501)")
+    sv.add_argument("--host", default="127.0.0.1", help="nginx's address (default 127.0.0.1; 0.0.0.0 for a class)")
+
     b = sub.add_parser("bench", help="particle-steps per second for every sampler")
     b.add_argument("--particles", type=_rule("--particles"), nargs="+", default=[1000, 10000])
     _flag(b, "--steps", default=1000)
     b.add_argument("--device", default="all", help="cpu, cuda, or all present")
     return p
+
+
+def _positive_int(text):
+    try:
+        n = int(text)
+    except ValueError:
+        n = 0
+    if n < 1 or n > 256:
+        raise argparse.ArgumentTypeError(f"expected a whole number of workers from 1 to 256, not {text!r}")
+    return n
+
+
+def _port(text):
+    try:
+        n = int(text)
+    except ValueError:
+        n = 0
+    if not 1 <= n <= 65535:
+        raise argparse.ArgumentTypeError(f"expected a port from 1 to 65535, not {text!r}")
+    return n
+
+
+def cmd_serve(args):
+    from .serving import serve
+    try:
+        serve(args.workers, args.port, args.host)
+    except RuntimeError as e:
+        raise UsageError(str(e)) from None
 
 
 def cmd_densities(_args):
@@ -459,7 +496,7 @@ def cmd_export(args):
     return results[0]
 
 
-COMMANDS = {"fokker-planck": cmd_fokker_planck, "likelihood": cmd_likelihood, "limits": cmd_limits, "presets": cmd_presets, "export": cmd_export, "densities": cmd_densities, "sample": cmd_sample, "train": cmd_train, "bench": cmd_bench}
+COMMANDS = {"fokker-planck": cmd_fokker_planck, "likelihood": cmd_likelihood, "limits": cmd_limits, "presets": cmd_presets, "export": cmd_export, "densities": cmd_densities, "sample": cmd_sample, "train": cmd_train, "bench": cmd_bench, "serve": cmd_serve}
 
 
 def main(argv=None) -> int:

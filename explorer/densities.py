@@ -75,6 +75,10 @@ class Density:
     def exact_score(self, x: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
 
+    def log_prob_and_score(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(log p(x), grad log p(x)) together: MALA asks both at every proposal."""
+        return self.log_prob(x), self.exact_score(x)
+
     def score(self, x: torch.Tensor, sigma: float = 0.0) -> torch.Tensor:
         """grad_x log p_sigma(x) where p_sigma = p * N(0, sigma^2 I) (VE noise)."""
         if sigma < (self.surrogate_bandwidth if self.kind == "analytic" else 1e-300):
@@ -84,6 +88,11 @@ class Density:
     def cld_score(self, x, v, t, cld) -> torch.Tensor:
         """grad_v log p_t(x, v) of the CLD forward process started from this law."""
         return cld.mixture_velocity_score(self.as_mixture(), x, v, t)
+
+    def cld_path(self, cld, times, dtype=torch.float32, device="cpu"):
+        """p_t(x, v) of the CLD forward process at every one of ``times``, parameters
+        computed once (``CLD.path``): ``score(u, i)`` with u = (x, v)."""
+        return cld.path(self.as_mixture(), times, dtype, device)
 
     def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
         raise NotImplementedError
@@ -185,6 +194,9 @@ class MixtureDensity(Density):
 
     def exact_score(self, x):
         return self.mixture.score(x)
+
+    def log_prob_and_score(self, x):
+        return self.mixture.log_prob_and_score(x)
 
     def sample(self, n, generator=None):
         return self.mixture.sample(n, generator)
@@ -406,7 +418,7 @@ class SampleData(Density):
         raise ValueError(f"'{self.name}' is known only through samples and has no exact score or "
                          "density; use a KDE score (--score kde)")
 
-    log_prob = exact_score = score = cld_score = as_mixture = _no_score
+    log_prob = exact_score = log_prob_and_score = score = cld_score = cld_path = as_mixture = _no_score
 
 
 def _sk(fn, n, seed, cols=(0, 1), scale=1.0, shift=(0.0, 0.0), **kw):

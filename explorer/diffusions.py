@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import torch
 
-from .mixture import GaussianMixture
+from .mixture import GaussianMixture, MixturePath
 
 
 @dataclass(frozen=True)
@@ -182,19 +182,29 @@ class CLD:
 
         Critical damping (paper, App. B): with B = beta t, g = 1/Gamma,
         E = exp(-2Bg) [[1 + 2Bg, 4Bg^2], [-B, 1 - 2Bg]]; otherwise torch's matrix_exp."""
+        return self.mean_matrices([t])[0]
+
+    def mean_matrices(self, times) -> torch.Tensor:
+        """``mean_matrix`` at every one of ``times`` at once, (T, 2, 2)."""
+        t = torch.as_tensor(times, dtype=torch.float64).reshape(-1)
         if self.critical:
             b, g = self.beta * t, 1 / self.friction
-            return math.exp(-2 * b * g) * torch.tensor([[1 + 2 * b * g, 4 * b * g**2], [-b, 1 - 2 * b * g]],
-                                                       dtype=torch.float64)
-        return torch.linalg.matrix_exp(self.drift_matrix() * t)
+            e = torch.stack([torch.stack([1 + 2 * b * g, 4 * b * g**2], -1),
+                             torch.stack([-b, 1 - 2 * b * g], -1)], -2)
+            return torch.exp(-2 * b * g)[:, None, None] * e
+        return torch.linalg.matrix_exp(self.drift_matrix() * t[:, None, None])
 
     def noise_cov(self, t: float) -> torch.Tensor:
         """Cov[u_t | u_0] for a fixed u_0: Sigma_eq - E Sigma_eq E^T.
 
         This is the Lyapunov solution for a process with equilibrium Sigma_eq; unlike the
         expanded closed form in the paper's code it has no 1/exp(-4Bg) term to overflow."""
-        e = self.mean_matrix(t)
-        return self.equilibrium - e @ self.equilibrium @ e.T
+        return self.noise_covs([t])[0]
+
+    def noise_covs(self, times) -> torch.Tensor:
+        """``noise_cov`` at every one of ``times`` at once, (T, 2, 2)."""
+        e = self.mean_matrices(times)
+        return self.equilibrium - e @ self.equilibrium @ e.transpose(-1, -2)
 
     def kernel(self, t: float):
         """Mean matrix and covariance of p(u_t | x_0) with v_0 ~ N(0, gamma M):
@@ -204,20 +214,34 @@ class CLD:
                                                               dtype=torch.float64)) @ e.T
         return e, cov + self.eps_num * torch.eye(2, dtype=torch.float64)
 
-    def marginal_mixture(self, mix: GaussianMixture, t: float) -> GaussianMixture:
-        """p_t(x, v) for data x_0 ~ mix and v_0 ~ N(0, gamma M I): a 2d-dimensional mixture
-        with means (E ⊗ I)(mu_k, 0) and covariances (E ⊗ I) diag(C_k, gamma M I)(E ⊗ I)^T
-        + Cov_noise ⊗ I (coordinates ordered x_1..x_d, v_1..v_d)."""
+    def _start(self, mix: GaussianMixture) -> GaussianMixture:
+        """The law of u_0 = (x_0, v_0): x_0 ~ mix, v_0 ~ N(0, gamma M I), a 2d-dimensional
+        mixture with means (mu_k, 0) and covariances diag(C_k, gamma M I)."""
         d = mix.dim
-        eye = torch.eye(d, dtype=torch.float64)
-        a = torch.kron(self.mean_matrix(t), eye)
         means0 = torch.cat([mix.means, torch.zeros_like(mix.means)], 1)
         covs = mix.covs[:1] if mix.shared_covariance else mix.covs
         covs0 = torch.zeros(len(covs), 2 * d, 2 * d, dtype=torch.float64)
         covs0[:, :d, :d] = covs
-        covs0[:, d:, d:] = self.gamma * self.mass * eye
-        start = GaussianMixture(mix.weights, means0, covs0[0] if mix.shared_covariance else covs0)
-        return start.linear(a, torch.kron(self.noise_cov(t), eye))
+        covs0[:, d:, d:] = self.gamma * self.mass * torch.eye(d, dtype=torch.float64)
+        return GaussianMixture(mix.weights, means0, covs0[0] if mix.shared_covariance else covs0)
+
+    def marginal_mixture(self, mix: GaussianMixture, t: float) -> GaussianMixture:
+        """p_t(x, v) for data x_0 ~ mix and v_0 ~ N(0, gamma M I): a 2d-dimensional mixture
+        with means (E ⊗ I)(mu_k, 0) and covariances (E ⊗ I) diag(C_k, gamma M I)(E ⊗ I)^T
+        + Cov_noise ⊗ I (coordinates ordered x_1..x_d, v_1..v_d)."""
+        eye = torch.eye(mix.dim, dtype=torch.float64)
+        return self._start(mix).linear(torch.kron(self.mean_matrix(t), eye), torch.kron(self.noise_cov(t), eye))
+
+    def path(self, mix: GaussianMixture, times, dtype=torch.float32, device="cpu") -> MixturePath:
+        """``marginal_mixture`` at every one of ``times`` at once (``mixture.MixturePath``):
+        the samplers compute the whole grid's parameters before their loop."""
+        d = mix.dim
+        eye = torch.eye(d, dtype=torch.float64)
+
+        def kron(m):                      # (T, 2, 2) -> (T, 2d, 2d), each m ⊗ I_d
+            return (m[:, :, None, :, None] * eye[:, None, :]).reshape(len(m), 2 * d, 2 * d)
+        return MixturePath(self._start(mix), kron(self.mean_matrices(times)), kron(self.noise_covs(times)),
+                           dtype, device)
 
     def x_marginal_mixture(self, mix: GaussianMixture, t: float) -> GaussianMixture:
         """p_t(x) = ∫ p_t(x, v) dv of the CLD forward law (Dockhorn et al. 2022, eq. 5;

@@ -7,10 +7,14 @@ Choices measured on the project's machines:
 * Animations use ``go.Scatter`` particle traces (not Scattergl), frames with
   ``redraw=False`` that carry only the traces that move (``traces=[...]``), fixed axis
   ranges, and float32 arrays (plotly sends numpy arrays base64-encoded).
-* At most ``POINT_FRAMES`` particle positions are drawn over the whole animation
-  (1000 particles x 200 frames); beyond that, and above ``MAX_DRAWN`` particles a
-  frame, a fixed subsample is drawn: the particles are i.i.d., so the first n are a
-  random subsample. Metrics are computed on all of them elsewhere.
+* At most ``POINT_FRAMES`` particle positions are drawn over a one-panel animation
+  (5000 particles x 200 frames; several panels keep 1000 x 200 over all of them);
+  beyond that, and above ``MAX_DRAWN`` particles a frame, a fixed subsample is drawn:
+  the particles are i.i.d., so the first n are a random subsample. Metrics are
+  computed on all of them elsewhere. SVG Scatter stays at 5000: WebGL with redraw=True
+  was no faster in headless Chromium and with redraw=False leaves the old frame on
+  screen (``benchmarks/play_fps.py``); markers without a rim were faster in one run of
+  two (docs/performance.md) and are not switched on.
 * The quiver is one Scatter of ``symbol="arrow"`` markers rotated by ``marker.angle``
   (one trace; never an annotation per arrow). Raw lengths are shown by the marker
   size, clipped at the 95th percentile of |s|.
@@ -38,9 +42,15 @@ REFERENCE = "#222222"
 ARROW = "#ffffff"           # quiver arrows (normalised mode) ...
 ARROW_EDGE = "#1b1b1b"      # ... with a dark rim
 TRAIL = "#ffffff"
-FRAME_MS = 60               # the Play button's frame duration (GIF/MP4 exports use the same)
-MAX_DRAWN = 2000
-POINT_FRAMES = 201_000     # 1000 particles x (200 frames + the start)
+# The Play button's frame duration (GIF/MP4 exports use the same). plotly.js starts the
+# next frame at the first animation tick (~16.7 ms apart) after the current one began
+# drawing and this much passed: 60 ms gives ~67 ms, and where drawing takes longer (5000
+# particles, docs/performance.md) the drawing sets the pace, so a longer duration would
+# only slow a faster machine.
+FRAME_MS = 60
+MAX_DRAWN = 5000
+POINT_FRAMES = 1_005_000   # 5000 particles x (200 frames + the start): one panel
+PANELS_POINT_FRAMES = 201_000   # several panels (phase space, Compare): 1000 x 201 over all of them
 TRAIL_PARTICLES = 8
 TRAIL_BANDS = ((0, 2, 0.75), (2, 5, 0.3))   # (newest age, oldest age, opacity)
 SPEEDS = (("▶ Play", 60), ("▶▶ Fast", 20), ("▶ Slow", 160))
@@ -200,8 +210,9 @@ def panels_figure(panels, box, *, normalise=True, colour=False, log=False, heigh
 def drawn_count(n_particles: int, n_frames: int, panels: int = 1) -> int:
     """How many particles an animation draws: all of them while the whole animation
     holds at most POINT_FRAMES positions (and MAX_DRAWN a frame), else a subsample."""
-    # a second panel adds its own per-frame overhead: keep 8% in hand
-    budget = int(POINT_FRAMES * (1.0 if panels == 1 else 0.92)) // max(1, n_frames * panels)
+    # a second panel adds its own per-frame overhead: keep 8% in hand. Several panels keep
+    # the budget they had before 5,000 particles were drawn in one (not measured beyond it)
+    budget = int(POINT_FRAMES if panels == 1 else PANELS_POINT_FRAMES * 0.92) // max(1, n_frames * panels)
     return int(max(1, min(n_particles, MAX_DRAWN, max(budget, 50))))
 
 

@@ -140,6 +140,10 @@ class KDE(Density):
         self._need_gaussian("CLD scores")
         return super().cld_score(x, v, t, cld)
 
+    def cld_path(self, cld, times, dtype=torch.float32, device="cpu"):
+        self._need_gaussian("CLD scores")
+        return super().cld_path(cld, times, dtype, device)
+
     def _need_gaussian(self, what):
         if self.kernel != "gaussian":
             raise ValueError(f"{what} exist in closed form only for the Gaussian kernel "

@@ -120,6 +120,24 @@ class GaussianMixture:
     def score(self, x: torch.Tensor) -> torch.Tensor:
         return self._chunked(lambda xc: _score(self._params(xc.dtype, xc.device), xc), x)
 
+    def log_prob_and_score(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``log_prob`` and ``score`` from one evaluation of the logits and one exp (MALA
+        needs both at every proposal): log p = m + log sum_k e_k and r = e / sum_k e_k,
+        with e = exp(logits - m), m the largest logit."""
+        step = max(1, _CHUNK_PAIRS // max(1, self.n_components))
+        parts = [self._log_prob_and_score(x[i:i + step]) for i in range(0, max(1, x.shape[0]), step)]
+        if len(parts) == 1:
+            return parts[0]
+        return torch.cat([p[0] for p in parts]), torch.cat([p[1] for p in parts])
+
+    def _log_prob_and_score(self, x):
+        params = self._params(x.dtype, x.device)
+        logits, extra = _logits(params, x)
+        m = logits.amax(1, keepdim=True)
+        e = torch.exp(logits - m)
+        total = e.sum(1, keepdim=True)
+        return (m + torch.log(total)).squeeze(1), _weighted(params, e / total, extra)
+
     def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
         """Exact draws (float64, CPU): a component by its weight, then mu_k + L_k z."""
         comp = torch.multinomial(self.weights, n, replacement=True, generator=generator)
@@ -144,39 +162,51 @@ def _logits(params, x):
 
 def _score(params, x):
     logits, extra = _logits(params, x)
-    r = torch.softmax(logits, dim=1)
+    return _weighted(params, torch.softmax(logits, dim=1), extra)
+
+
+def _weighted(params, r, extra):
+    """sum_k r_k C_k^{-1} (mu_k - x) from the responsibilities r and ``_logits``' extra."""
     if extra.ndim == 2:      # shared C: W (sum_k r_k mu_k - x) = r @ (mu W) - x W
         return r @ params[0] - extra
     return torch.einsum("nk,nkd->nd", r, extra)
 
 
 class MixturePath:
-    """The laws of a_i X + s_i Z (X ~ ``mix``, Z ~ N(0, I)) at a fixed list of times i: means
-    a_i mu_k, covariances a_i^2 C_k + s_i^2 I. Every time's parameters are computed at once,
-    before a sampler's loop (they depend on the time grid only), so each step only
-    evaluates: ``score(x, i)`` is ``GaussianMixture.score`` of the i-th law."""
+    """The laws of A_i X + N(0, Q_i) (X ~ ``mix``) at a fixed list of times i: means
+    A_i mu_k, covariances A_i C_k A_i^T + Q_i, with ``a`` (T, D, d) and ``q`` (T, D, D).
+    Every time's parameters are computed at once, before a sampler's loop (they depend on
+    the time grid only), so each step only evaluates: ``score(x, i)`` is
+    ``GaussianMixture.score`` of the i-th law. ``scaled`` builds the VE/VP case
+    a_i X + s_i Z; ``CLD.path`` the critically-damped one, (E_i ⊗ I) U_0 + N(0, Sigma_i ⊗ I)."""
 
-    def __init__(self, mix: GaussianMixture, alphas, sigmas, dtype=torch.float32, device="cpu"):
-        a = torch.as_tensor(alphas, dtype=torch.float64)
-        s2 = torch.as_tensor(sigmas, dtype=torch.float64) ** 2
-        d = mix.dim
-        eye = torch.eye(d, dtype=torch.float64)
+    def __init__(self, mix: GaussianMixture, a, q, dtype=torch.float32, device="cpu"):
+        a = torch.as_tensor(a, dtype=torch.float64)
+        q = torch.as_tensor(q, dtype=torch.float64)
+        dim = a.shape[1]
         self.chunk = max(1, _CHUNK_PAIRS // max(1, mix.n_components))
-        means = a[:, None, None] * mix.means                                    # (T, K, d)
+        means = mix.means @ a.transpose(-1, -2)                                  # (T, K, D)
+        const0 = torch.log(mix.weights) - 0.5 * dim * math.log(2 * math.pi)
         if mix.shared_covariance:
-            covs = a[:, None, None] ** 2 * mix.covs[0] + s2[:, None, None] * eye     # (T, d, d)
+            covs = a @ mix.covs[0] @ a.transpose(-1, -2) + q                     # (T, D, D)
             w = torch.linalg.inv(covs)
             w = 0.5 * (w + w.transpose(-1, -2))
-            const = torch.log(mix.weights) - 0.5 * torch.linalg.slogdet(covs).logabsdet[:, None] \
-                - 0.5 * d * math.log(2 * math.pi)
-            mw = means @ w                                                       # (T, K, d)
+            const = const0 - 0.5 * torch.linalg.slogdet(covs).logabsdet[:, None]
+            mw = means @ w                                                       # (T, K, D)
             params = (mw, const - 0.5 * (mw * means).sum(-1), w)
         else:
-            covs = a[:, None, None, None] ** 2 * mix.covs + s2[:, None, None, None] * eye   # (T, K, d, d)
-            const = torch.log(mix.weights) - 0.5 * torch.linalg.slogdet(covs).logabsdet \
-                - 0.5 * d * math.log(2 * math.pi)
+            covs = a[:, None] @ mix.covs @ a[:, None].transpose(-1, -2) + q[:, None]   # (T, K, D, D)
+            const = const0 - 0.5 * torch.linalg.slogdet(covs).logabsdet
             params = (means, const, torch.linalg.inv(covs))
         self.params = tuple(t.to(device=device, dtype=dtype) for t in params)
+
+    @classmethod
+    def scaled(cls, mix: GaussianMixture, alphas, sigmas, dtype=torch.float32, device="cpu") -> MixturePath:
+        """The laws of a_i X + s_i Z, Z ~ N(0, I) (VE: a = 1; VP: a = alpha_t)."""
+        a = torch.as_tensor(alphas, dtype=torch.float64)
+        s2 = torch.as_tensor(sigmas, dtype=torch.float64) ** 2
+        eye = torch.eye(mix.dim, dtype=torch.float64)
+        return cls(mix, a[:, None, None] * eye, s2[:, None, None] * eye, dtype, device)
 
     def score(self, x: torch.Tensor, i: int) -> torch.Tensor:
         p = tuple(t[i] for t in self.params)

@@ -161,35 +161,42 @@ def mala(model, x, *, steps=1000, step_size=0.01, drift_cap=math.inf, generator=
         norm = s.norm(dim=1, keepdim=True)
         return s * torch.clamp(drift_cap / norm.clamp_min(1e-300), max=1.0)
 
-    logp, s = model.log_prob(x), model.score(x)
+    both = getattr(model, "log_prob_and_score", None) or (lambda y: (model.log_prob(y), model.score(y)))
+    logp, s = both(x)
     d = drift(s)
     rec.record(0, x, force=True)
     noise_scale = math.sqrt(2 * step_size)
-    accepted = torch.zeros((), device=x.device, dtype=torch.float64)
-    since = torch.zeros((), device=x.device, dtype=torch.float64)
-    n_since, done = 0, 0
+    # acceptances per particle, summed on the device and read only at a frame: a Python
+    # float per step would wait for the device every step
+    count = torch.zeros(x.shape[0], device=x.device, dtype=torch.int32)
+    accepted, n_since, done = 0, 0, 0
     for k in range(1, steps + 1):
-        mean_x = x + step_size * d
-        y = mean_x + noise_scale * _noise(x, generator)
-        logp_y, s_y = model.log_prob(y), model.score(y)
+        jump = noise_scale * _noise(x, generator)
+        y = torch.add(x, d, alpha=step_size) + jump              # y = x + eps d(x) + sqrt(2 eps) z
+        logp_y, s_y = both(y)
         d_y = drift(s_y)
-        mean_y = y + step_size * d_y
-        log_q_xy = -((x - mean_y) ** 2).sum(1) / (4 * step_size)     # log q(x | y) + const
-        log_q_yx = -((y - mean_x) ** 2).sum(1) / (4 * step_size)     # log q(y | x) + const
-        log_alpha = logp_y - logp + log_q_xy - log_q_yx
+        # log q(x | y) - log q(y | x) = (|y - x - eps d(x)|^2 - |x - y - eps d(y)|^2) / (4 eps)
+        # = -(2 jump + e) . e / (4 eps) with e = eps (d(x) + d(y)): fewer ops on the hot path
+        e = step_size * (d + d_y)
+        log_alpha = logp_y - logp - (torch.add(e, jump, alpha=2) * e).sum(1) / (4 * step_size)
         u = torch.rand(x.shape[0], generator=generator, device=x.device, dtype=x.dtype)
-        acc = (torch.log(u) < log_alpha) & torch.isfinite(log_alpha)
+        # a NaN (a proposal off the density) compares False: rejected
+        acc = torch.log(u) < log_alpha
         x = torch.where(acc[:, None], y, x)
         logp = torch.where(acc, logp_y, logp)
         d = torch.where(acc[:, None], d_y, d)
-        rate = acc.to(torch.float64).mean()
-        accepted, since, n_since, done = accepted + rate, since + rate, n_since + 1, k
+        count += acc
+        n_since, done = n_since + 1, k
         if not rec.ok(k, x):
             break
         if k % rec.every == 0 or k == steps:
-            rec.record(k, x, acc=float(since) / n_since, force=True)
-            since, n_since = since * 0, 0
-    total = float(accepted) / max(done, 1)
+            since = int(count.sum())
+            accepted += since
+            rec.record(k, x, acc=since / (n_since * x.shape[0]), force=True)
+            count.zero_()
+            n_since = 0
+    accepted += int(count.sum())
+    total = accepted / (max(done, 1) * x.shape[0])
     return rec.result(acceptance=total, params={"steps": steps, "step_size": step_size, "drift_cap": drift_cap})
 
 
@@ -301,17 +308,19 @@ def underdamped(model, x, *, steps=1000, step_size=None, mass=1.0, friction=None
     return rec.result(params={"steps": steps, "step_size": h, "mass": mass, "friction": friction})
 
 
-def _linear_flow(cld: CLD, dt: float, ode: bool):
-    """Exact flow over time dt of the linear part of the reverse CLD dynamics, per
-    coordinate: (transition matrix, Cholesky factor of its noise covariance).
+def _linear_flows(cld: CLD, dts, ode: bool):
+    """Exact flows over each time step in ``dts`` of the linear part of the reverse CLD
+    dynamics, per coordinate: (transition matrices, Cholesky factors of their noise
+    covariances), each (T, 2, 2), all computed at once before a run.
 
     SDE: dx = -beta v/M, dv = beta x - Gamma beta v/M + sqrt(2 Gamma beta) dW (reverse
     time), equilibrium diag(1, M) again, so Cov = Sigma_eq - E Sigma_eq E^T.
     ODE: dx = -beta v/M, dv = beta x (a rotation), no noise."""
     b, m, g = cld.beta, cld.mass, cld.friction
+    dt = torch.as_tensor(dts, dtype=torch.float64).reshape(-1, 1, 1)
     if ode:
         f = b * torch.tensor([[0.0, -1 / m], [1.0, 0.0]], dtype=torch.float64)
-        return torch.linalg.matrix_exp(f * dt), torch.zeros(2, 2, dtype=torch.float64)
+        return torch.linalg.matrix_exp(f * dt), torch.zeros(len(dt), 2, 2, dtype=torch.float64)
     f = b * torch.tensor([[0.0, -1 / m], [1.0, -g / m]], dtype=torch.float64)
     e = torch.linalg.matrix_exp(f * dt)
     # Cov = int_0^dt e^{Fs} Q e^{F^T s} ds by Van Loan's block exponential (1978): equal to
@@ -320,8 +329,8 @@ def _linear_flow(cld: CLD, dt: float, ode: bool):
     q = torch.tensor([[0.0, 0.0], [0.0, 2 * g * b]], dtype=torch.float64)
     z = torch.zeros(2, 2, dtype=torch.float64)
     vl = torch.linalg.matrix_exp(torch.cat([torch.cat([-f, q], 1), torch.cat([z, f.T], 1)], 0) * dt)
-    cov = vl[2:, 2:].T @ vl[:2, 2:]
-    cov = 0.5 * (cov + cov.T)
+    cov = vl[:, 2:, 2:].transpose(-1, -2) @ vl[:, :2, 2:]
+    cov = 0.5 * (cov + cov.transpose(-1, -2))
     return e, torch.linalg.cholesky(cov)
 
 
@@ -343,14 +352,25 @@ def _cld_reverse(name, model, x, v, cld, steps, eps, striding, ode, generator, r
     if v is None:
         v = math.sqrt(cld.mass) * _noise(x, generator)
     times = cld_times(steps, eps, striding)
-    flows = {}                                    # one exact half-step per distinct step length
+    hs = [times[k - 1] - times[k] for k in range(1, steps + 1)]
+    # everything that depends on the time grid only is computed before the loop: each
+    # step's exact half-step flow, and for a mixture or a Gaussian KDE the 4-D marginal
+    # law at each score time (the step midpoints, then eps for the last step)
+    flows = list(zip(*(t.tolist() for t in _linear_flows(cld, [h / 2 for h in hs], ode))))
+    score_times = [times[k - 1] - hs[k - 1] / 2 for k in range(1, steps + 1)] + [eps]
+    d = x.shape[1]
+    if hasattr(model, "cld_path"):
+        path = model.cld_path(cld, score_times, x.dtype, x.device)
+
+        def velocity_score(x, v, i):
+            return path.score(torch.cat([x, v], 1), i)[:, d:]
+    else:                                          # a network: asked at each time
+        def velocity_score(x, v, i):
+            return model.cld_score(x, v, score_times[i], cld)
     weight = (1.0 if ode else 2.0) * cld.friction * cld.beta   # Gamma beta (ODE) or 2 Gamma beta (SDE)
 
-    def half(x, v, h):
-        key = round(h, 15)
-        if key not in flows:
-            flows[key] = tuple(t.tolist() for t in _linear_flow(cld, h / 2, ode))
-        e, chol = flows[key]
+    def half(x, v, flow):
+        e, chol = flow
         nx = e[0][0] * x + e[0][1] * v
         nv = e[1][0] * x + e[1][1] * v
         if not ode:
@@ -363,15 +383,15 @@ def _cld_reverse(name, model, x, v, cld, steps, eps, striding, ode, generator, r
     rec = _Recorder(name, record_every, escape, kinetic=True)
     rec.record(0, x, v, level=1.0, force=True)
     for k in range(1, steps + 1):
-        t, h = times[k - 1], times[k - 1] - times[k]
-        x, v = half(x, v, h)
-        v = v + weight * h * (model.cld_score(x, v, t - h / 2, cld) + v / cld.mass)
-        x, v = half(x, v, h)
+        h, flow = hs[k - 1], flows[k - 1]
+        x, v = half(x, v, flow)
+        v = v + weight * h * (velocity_score(x, v, k - 1) + v / cld.mass)
+        x, v = half(x, v, flow)
         if not rec.ok(k, x, v):
             return rec.result(params=params)
         rec.record(k, x, v, level=times[k], force=k == steps)
     # denoising: one noise-free Euler step of the reverse drift from t = eps to 0
-    s = model.cld_score(x, v, eps, cld)
+    s = velocity_score(x, v, steps)
     b, m, g = cld.beta, cld.mass, cld.friction
     x, v = x - eps * b * v / m, v + eps * (b * x + g * b * v / m + weight * s)
     if rec.ok(steps + 1, x, v):

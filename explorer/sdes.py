@@ -47,7 +47,7 @@ def _scorer(sde, model, grid, x):
     if mix is None:
         return lambda y, k: _score(sde, model, y, grid[k])
     a, s = zip(*(sde.marginal(float(t)) for t in grid))
-    return MixturePath(mix, a, s, x.dtype, x.device).score
+    return MixturePath.scaled(mix, a, s, x.dtype, x.device).score
 
 
 def forward(model, x, *, sde, steps=500, generator=None, record_every=1, escape=math.inf) -> Trajectory:

@@ -262,17 +262,41 @@ def ncsn_loss(score, x, sigmas, generator=None, reduction="mean"):
     return _reduce(0.5 * ((sig[:, None] * s + z) ** 2).sum(1), reduction)
 
 
-def hsm_loss(net, x, cld: CLD | None = None, generator=None, t_min=1e-5, reduction="mean"):
+HSM_T_SAMPLINGS = ("uniform", "focused")
+HSM_T_SAMPLING = "focused"
+HSM_FOCUS = (0.9, 0.2)      # 'focused': this share of the times on [t_min, this t] (benchmarks/learned_cld.py)
+
+
+def hsm_times(n, generator=None, t_min=1e-5, sampling=HSM_T_SAMPLING, device="cpu") -> torch.Tensor:
+    """hsm's training times t in float64. 'uniform' (CLD-SGM's): t ~ U[t_min, 1].
+    'focused' (default): a share ``HSM_FOCUS[0]`` of them ~ U[t_min, HSM_FOCUS[1]], the rest
+    ~ U[t_min, 1] -- on eight-gaussians the learned score's error that widens CLD's
+    samples lies in t = 0.02..0.3, where the data's non-Gaussian part of the velocity
+    score is largest (docs/performance.md, "Learned CLD"). Each t keeps its minimiser;
+    only the weight of the times in the loss changes."""
+    if sampling not in HSM_T_SAMPLINGS:
+        raise ValueError(f"unknown hsm time sampling {sampling!r}; choose one of: {', '.join(HSM_T_SAMPLINGS)}")
+    u = torch.rand(n, generator=generator, device=device, dtype=torch.float64)
+    if sampling == "uniform":
+        return t_min + (1 - t_min) * u
+    share, t_focus = HSM_FOCUS
+    w = torch.rand(n, generator=generator, device=device, dtype=torch.float64)
+    top = torch.where(w < share, torch.full_like(u, t_focus), torch.ones_like(u))
+    return t_min + (top - t_min) * u
+
+
+def hsm_loss(net, x, cld: CLD | None = None, generator=None, t_min=1e-5, reduction="mean",
+             t_sampling=HSM_T_SAMPLING):
     """Hybrid score matching for CLD (Dockhorn, Vahdat & Kreis 2022, ICLR, eq. 9-10, with
     the 'reweightedv2' weighting lambda(t) = l_t^{-2} of their code):
-    t ~ U[t_min, 1], u_t = E(t) (x_0, 0) + L eps (L L^T = Cov of p(u_t | x_0), v_0 ~
+    t from ``hsm_times`` (``t_sampling``), u_t = E(t) (x_0, 0) + L eps (L L^T = Cov of p(u_t | x_0), v_0 ~
     N(0, gamma M I) marginalised), target grad_v log p(u_t | x_0) = -l_t eps_v with
     l_t = 1 / L22; loss |F(x_t, v_t, t) - eps_v|^2 for the net F (score -l_t F).
     Kernel quantities in float64."""
     cld = cld or CLD()
     n = x.shape[0]
     gdev = generator.device if generator is not None else torch.device("cpu")
-    t = t_min + (1 - t_min) * torch.rand(n, generator=generator, device=gdev, dtype=torch.float64)
+    t = hsm_times(n, generator, t_min, t_sampling, gdev)
     e, _, chol = cld_kernel(cld, t.cpu())
     eps = _randn((n, 2, 2), generator, x)        # [:, 0] eps_x, [:, 1] eps_v per coordinate
     e, chol = e.to(device=x.device, dtype=x.dtype), chol.to(device=x.device, dtype=x.dtype)

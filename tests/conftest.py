@@ -28,6 +28,7 @@ if ROOT not in sys.path:
 MODULE_MARKERS = {
     "test_browser.py": ("browser",),                # Playwright + /usr/bin/chromium
     "test_classroom.py": ("browser", "classroom"),  # one server, nine Chromium tabs, minutes
+    "test_serving.py": ("browser",),                # 2 workers behind nginx, eight Chromium sessions
     "test_app.py": ("app",),                        # every page and widget path through AppTest
     "test_defaults.py": ("slow",),                  # every density x every sampler, 3 seeds
 }

@@ -105,7 +105,7 @@ def chromium():
 class Page:
     """A browser tab on the app that records console errors and page errors."""
 
-    def __init__(self, browser, url):
+    def __init__(self, browser, url, timeout=120_000):
         self.pg = browser.new_page(viewport={"width": 1600, "height": 1300})
         self.errors = []
         self.interrupts = 0
@@ -116,9 +116,9 @@ class Page:
         t0 = time.time()
         self.pg.goto(url)
         self.pg.wait_for_selector("[data-testid='stApp'][data-test-connection-state='CONNECTED']", timeout=60_000)
-        self.pg.wait_for_selector(".js-plotly-plot .main-svg", timeout=120_000)
+        self.pg.wait_for_selector(".js-plotly-plot .main-svg", timeout=timeout)
         self.first_load_s = time.time() - t0          # goto -> first Plotly figure drawn
-        self.settle()
+        self.settle(timeout)
 
     def _pageerror(self, e):
         # Plotly's own Pause button (animate [null], mode 'immediate') interrupts the
@@ -255,6 +255,35 @@ def test_play_advances_the_animation_and_keeps_the_density(app_url, chromium):
     with open(os.path.join(ROOT, "artifacts", "browser_frame_ms.json"), "w") as fh:
         json.dump({"sample_annealed_1000_particles_play_60ms": info,
                    "sample_annealed_1000_particles_fast_20ms": fast}, fh, indent=1)
+    page.pg.close()
+
+
+PARTICLE_POINTS = """() => { const g = document.querySelector('.js-plotly-plot');
+    const i = g._fullData.findIndex(t => t.name === 'annealed');
+    const f = g._transitionData._frames, last = f[f.length - 1];
+    const j = (last.traces || []).findIndex(t => Number(t) === i);
+    const len = (x) => x == null ? null : (x.length !== undefined ? x.length : atob(x.bdata).length / 4);
+    return {data: g._fullData[i].x.length, last_frame: j < 0 ? null : len(last.data[j].x), frames: f.length,
+            traces: last.traces, svg: g.querySelectorAll('.scatterlayer .trace')[i].querySelectorAll('.point').length,
+            frame: g._fullLayout._currentFrame, title: g.querySelector('.gtitle').textContent}; }"""
+
+
+def test_sample_draws_5000_particles_and_plays(app_url, chromium):
+    """5,000 particles are all drawn: the particle trace holds 5,000 points in the browser,
+    as SVG markers, in the first and the last frame, before and after Play advances."""
+    # 5,000 annealed particles take minutes to run and judge on a busy 2-core machine
+    page = Page(chromium, app_url + "/sample?particles=5000", timeout=400_000)
+    before = page.pg.evaluate(PARTICLE_POINTS)
+    assert before["data"] == before["last_frame"] == before["svg"] == 5000, before
+    assert "5,000 particles" in before["title"] and "drawn" not in before["title"], before
+    info = page.play(10)
+    assert int(info["frame"]) >= 9, info
+    after = page.pg.evaluate(PARTICLE_POINTS)
+    assert after["data"] == after["svg"] == 5000, after
+    page.shot("sample_5000_playing")
+    _no_errors(page)
+    with open(os.path.join(ROOT, "artifacts", "browser_frame_ms_5000.json"), "w") as fh:
+        json.dump({"sample_annealed_5000_particles_play": info}, fh, indent=1)
     page.pg.close()
 
 

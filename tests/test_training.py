@@ -196,18 +196,27 @@ def test_default_training_reaches_small_fisher_at_every_sigma(default_run):
     assert all({"step", "loss", "loss_avg", "elapsed", "lr", "fisher_max"} <= set(r) for r in reports)
 
 
-def test_annealed_langevin_on_the_learned_net_finds_all_modes(default_run):
-    d = D.get("eight-gaussians")
-    traj = simulate(default_run[0].model, "annealed", particles=2000, seed=0)
-    st = metrics.mode_stats(traj.samples, d.modes)
-    assert traj.diverged_at is None
+def _pooled_stats(model, sampler):
+    """``mode_stats`` of 2,000 particles from each of sampling seeds 0, 1, 2, pooled."""
+    samples = torch.cat([torch.as_tensor(simulate(model, sampler, particles=2000, seed=s, frames=2).samples)
+                         for s in (0, 1, 2)])
+    return metrics.mode_stats(samples, D.get("eight-gaussians").modes)
+
+
+# The learned pipelines' gates (the issue's: 3% in within-mode spread, 0.02 in mode weights),
+# on 6,000 pooled particles. A weight's sd there is sqrt(1/8 * 7/8 / 6000) = 0.0043, so 0.02
+# is 4.7 sd; the exact scores in the same samplers measured spread 1.002 (CLD) and 1.011
+# (annealed), per-seed spreads within 0.011 of their mean (benchmarks/learned_cld.py).
+SPREAD_TOL, WEIGHT_TOL = 0.03, 0.02
+
+
+def test_annealed_langevin_on_the_learned_net_lands(default_run):
+    st = _pooled_stats(default_run[0].model, "annealed")
     assert st["modes_hit"] == 8
-    # exact-score annealed runs measured good share 0.987-0.99, spread 1.02-1.03 and
-    # max weight error 0.012-0.013 (learned: 0.99, 1.035, 0.008-0.014). A weight's sd
-    # at n = 2000 is 0.0074: 0.04 is over 5 sd; spread 0.9-1.15 is a +-~12% width error
+    # exact-score annealed runs measured good share 0.987-0.99
     assert st["good_share"] >= 0.97
-    assert 0.9 <= st["spread"] <= 1.15
-    assert st["max_weight_error"] <= 0.04
+    assert abs(st["spread"] - 1) <= SPREAD_TOL, st["spread"]       # measured 1.018
+    assert st["max_weight_error"] <= WEIGHT_TOL, st["max_weight_error"]     # measured 0.009
 
 
 @pytest.mark.parametrize("sde", ["vp", "ve"])
@@ -289,17 +298,21 @@ def test_bad_model_files_are_refused(default_run, tmp_path):
 
 
 # ----- CLD: hybrid score matching ---------------------------------------------------------------
-def test_cld_net_trained_by_hsm_generates_samples_on_the_modes(tmp_path):
+@pytest.fixture(scope="module")
+def hsm_model():
+    return Trainer("eight-gaussians", "hsm").train().model      # the default training: 4000 steps
+
+
+def test_cld_net_trained_by_hsm_generates_samples_on_the_modes(hsm_model, tmp_path):
     d = D.get("eight-gaussians")
-    tr = Trainer(d, "hsm", steps=3000)
-    tr.train()
-    model = tr.model
+    model = hsm_model
     with pytest.raises(ValueError, match="cld"):
         model.score(torch.zeros(3, 2))
     traj = simulate(model, "cld", particles=2000, seed=0)
     st = metrics.mode_stats(traj.samples, d.modes)
     # the exact CLD score gives good share 0.99, spread 1.00, weight error 0.018; the
-    # learned net after 3000 steps measured 0.974, 1.095 and 0.023
+    # default learned net (focused training times) measured spread 1.071 at seed 0 (uniform
+    # times: 1.125, good share 0.968, weight error 0.012; benchmarks/learned_cld.py)
     assert st["modes_hit"] == 8
     assert st["good_share"] >= 0.9
     assert st["spread"] <= 1.25
@@ -430,3 +443,15 @@ def test_the_levels_shown_are_the_trainers_own():
     dsm = Trainer(d, "dsm", width=16, depth=1, steps=1, sigma=0.3)
     assert ncsn.sigmas == default_sigmas(d, 5) and reg["ncsn"].shown(d, ncsn) == ncsn.sigmas
     assert reg["dsm"].shown(d, dsm) == [0.3] and reg["dsm"].target_kwargs(0.3) == {"sigma": 0.3}
+
+
+def test_cld_on_the_learned_net_lands_on_the_weights_and_narrower_than_before(hsm_model):
+    """The issue's gates for learned CLD: the weights meet 0.02 (measured 0.007); the spread
+    does not yet meet 3%. Measured 1.039 pooled over seeds 0-2 (per seed 1.024-1.057) with
+    the focused training times, 1.100 with CLD-SGM's uniform ones (benchmarks/learned_cld.py;
+    the gap is stated in docs/performance.md). The bound 1.06 is the measured value plus
+    the per-seed spread: it holds the improvement, it does not claim the gate."""
+    st = _pooled_stats(hsm_model, "cld")
+    assert st["modes_hit"] == 8
+    assert st["max_weight_error"] <= WEIGHT_TOL, st["max_weight_error"]
+    assert 1 - SPREAD_TOL <= st["spread"] <= 1.06, st["spread"]
