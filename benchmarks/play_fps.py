@@ -30,13 +30,12 @@ import numpy as np
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if ROOT not in sys.path:        # run from a checkout without `pip install -e .`
     sys.path.insert(0, ROOT)
+sys.path.insert(0, os.path.join(ROOT, "tests"))     # the browser tests' Chromium and flags
 
 from explorer import figures as G  # noqa: E402
 from explorer import scene as SC  # noqa: E402
+from test_browser import CHROMIUM, LAUNCH_ARGS  # noqa: E402
 
-CHROMIUM = "/usr/bin/chromium"
-LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
-               "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 WARMUP = 5          # intervals dropped at the start of each run (first draws, JIT)
 
 
@@ -229,6 +228,8 @@ def main(argv=None):
     ap.add_argument("--shots", help="folder for a screenshot of each variant's last frame")
     ap.add_argument("--json", help="write every interval here")
     a = ap.parse_args(argv)
+    print("| variant | particles | frames | median ms/frame (round medians) | p90 ms | fps | HTML MB | stale |")
+    print("|---|---|---|---|---|---|---|---|")
     import plotly
     from playwright.sync_api import sync_playwright
     tmp = tempfile.mkdtemp(prefix="play_fps_")
@@ -295,6 +296,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    print("| variant | particles | frames | median ms/frame (round medians) | p90 ms | fps | HTML MB | stale |")
-    print("|---|---|---|---|---|---|---|---|")
     main()
