@@ -174,9 +174,9 @@ def build_parser() -> argparse.ArgumentParser:
                         description="Start N `streamlit run app.py` workers on 127.0.0.1 ports PORT+1..PORT+N and an "
                                     "unprivileged nginx on HOST:PORT in front; Ctrl-C stops them all "
                                     "(docs/serving.md, 'Many workers behind nginx').")
-    sv.add_argument("--workers", type=_positive_int, default=max(1, os.cpu_count() or 1),
+    sv.add_argument("--workers", type=_whole(1, 256, "a whole number of workers"), default=max(1, os.cpu_count() or 1),
                     help="worker processes (default one per core)")
-    sv.add_argument("--port", type=_port, default=8501, help="nginx's port (default 8501)")
+    sv.add_argument("--port", type=_whole(1, 65535, "a port"), default=8501, help="nginx's port (default 8501)")
     sv.add_argument("--host", default="127.0.0.1", help="nginx's address (default 127.0.0.1; 0.0.0.0 for a class)")
 
     b = sub.add_parser("bench", help="particle-steps per second for every sampler")
@@ -186,24 +186,17 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def _positive_int(text):
-    try:
-        n = int(text)
-    except ValueError:
-        n = 0
-    if n < 1 or n > 256:
-        raise argparse.ArgumentTypeError(f"expected a whole number of workers from 1 to 256, not {text!r}")
-    return n
-
-
-def _port(text):
-    try:
-        n = int(text)
-    except ValueError:
-        n = 0
-    if not 1 <= n <= 65535:
-        raise argparse.ArgumentTypeError(f"expected a port from 1 to 65535, not {text!r}")
-    return n
+def _whole(lo, hi, what):
+    """An argparse type: a whole number from lo to hi, else a message naming ``what``."""
+    def parse(text):
+        try:
+            n = int(text)
+        except ValueError:
+            n = lo - 1
+        if not lo <= n <= hi:
+            raise argparse.ArgumentTypeError(f"expected {what} from {lo} to {hi}, not {text!r}")
+        return n
+    return parse
 
 
 def cmd_serve(args):
