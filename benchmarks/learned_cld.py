@@ -3,10 +3,11 @@ comes from.
 
     python benchmarks/learned_cld.py [--seeds 0 1 2] [--particles 2000] [--decompose]
 
-Trains the ``hsm`` network with the ``Trainer`` defaults twice (hsm's default training
-times, and uniform times as before the change: CLD-SGM's) and the default ``ncsn``
-network, all seed 0, timing each (steps/s over the whole training, the same command for
-before and after), then samples CLD (SSCS, default steps) and annealed Langevin (default
+Trains the ``hsm`` network three times -- with hsm's own defaults
+(``Objective.training``: lr 0.01, EMA 0.995, Fourier scale 1.0, focused times), with the
+shared ``TRAINING_DEFAULTS`` and focused times, and with the shared defaults and CLD-SGM's
+uniform times (as before issue 17) -- and the default ``ncsn`` network, all at
+``--train-seed``, timing each (steps/s over the whole training), then samples CLD (SSCS, default steps) and annealed Langevin (default
 schedule) with ``particles`` particles per sampling seed and prints, per row, the
 within-mode spread ratio and the largest mode-weight error (``metrics.mode_stats``) of
 all seeds' samples pooled, with the per-seed values beside them.
@@ -99,11 +100,14 @@ def main(argv=None) -> dict:
     torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
     d = D.get(TARGET)
     out = {"torch_threads": torch.get_num_threads(), "particles": args.particles, "seeds": args.seeds}
-    before, before_sps = trained("hsm", args.train_seed, t_sampling="uniform")
+    shared = dict(T.TRAINING_DEFAULTS)
+    before, before_sps = trained("hsm", args.train_seed, t_sampling="uniform", **shared)
+    focused, focused_sps = trained("hsm", args.train_seed, **shared)
     hsm, hsm_sps = trained("hsm", args.train_seed)
     ncsn, ncsn_sps = trained("ncsn", args.train_seed)
-    out["steps_per_s"] = {"hsm uniform t (before)": round(before_sps, 1), "hsm default": round(hsm_sps, 1),
-                          "ncsn": round(ncsn_sps, 1)}
+    out["steps_per_s"] = {"hsm shared defaults, uniform t (before)": round(before_sps, 1),
+                          "hsm shared defaults, focused t": round(focused_sps, 1),
+                          "hsm default": round(hsm_sps, 1), "ncsn": round(ncsn_sps, 1)}
     print(f"steps/s of the default training: {out['steps_per_s']}", flush=True)
     rows = {}
 
@@ -113,7 +117,8 @@ def main(argv=None) -> dict:
               f"{r['pooled_weight_err']:.3f} {r['weight_err']}  good {r['good_share_min']:.3f}", flush=True)
 
     row("cld learned (hsm, default)", hsm.model, "cld")
-    row("cld learned (hsm, uniform t: before)", before.model, "cld")
+    row("cld learned (hsm, shared defaults)", focused.model, "cld")
+    row("cld learned (hsm, shared, uniform t: before)", before.model, "cld")
     row("annealed learned (ncsn)", ncsn.model, "annealed")
     row("cld exact", d, "cld")
     row("annealed exact", d, "annealed")

@@ -108,7 +108,7 @@ def build_parser() -> argparse.ArgumentParser:
     _flag(t, "--steps", "--train-steps")
     _flag(t, "--width")
     _flag(t, "--depth")
-    _flag(t, "--lr")
+    _flag(t, "--lr", help="Adam's step size (default: the objective's own, 0.005; hsm 0.01)")
     _flag(t, "--batch")
     t.add_argument("--device", default="auto", help="auto, cpu, cuda or mps")
     _flag(t, "--seed")

@@ -112,10 +112,16 @@ class GaussianMixture:
         return torch.cat([fn(x[i:i + step]) for i in range(0, x.shape[0], step)])
 
     def log_prob(self, x: torch.Tensor) -> torch.Tensor:
-        return self._chunked(lambda xc: torch.logsumexp(self._logits(xc)[0], dim=1), x)
+        def logsumexp(xc):
+            m, _, total = _shifted_exp(self._logits(xc)[0])
+            return (m + torch.log(total)).squeeze(1)
+        return self._chunked(logsumexp, x)
 
     def responsibilities(self, x: torch.Tensor) -> torch.Tensor:
-        return self._chunked(lambda xc: torch.softmax(self._logits(xc)[0], dim=1), x)
+        def softmax(xc):
+            _, e, total = _shifted_exp(self._logits(xc)[0])
+            return e / total
+        return self._chunked(softmax, x)
 
     def score(self, x: torch.Tensor) -> torch.Tensor:
         return self._chunked(lambda xc: _score(self._params(xc.dtype, xc.device), xc), x)
@@ -132,11 +138,12 @@ class GaussianMixture:
 
     def _log_prob_and_score(self, x):
         params = self._params(x.dtype, x.device)
-        logits, extra = _logits(params, x)
-        m = logits.amax(1, keepdim=True)
-        e = torch.exp(logits - m)
-        total = e.sum(1, keepdim=True)
-        return (m + torch.log(total)).squeeze(1), _weighted(params, e / total, extra)
+        logits, extra = _logits(params, x, full=False)
+        m, e, total = _shifted_exp(logits)
+        logp = (m + torch.log(total)).squeeze(1)
+        if extra.ndim == 2:                            # shared C: the term _logits left out
+            logp = torch.sub(logp, _quadratic(extra, x), alpha=0.5)
+        return logp, _weighted(params, e / total, extra)
 
     def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
         """Exact draws (float64, CPU): a component by its weight, then mu_k + L_k z."""
@@ -148,21 +155,45 @@ class GaussianMixture:
         return self.means[comp] + torch.einsum("nij,nj->ni", chol[comp], z)
 
 
-def _logits(params, x):
+def _logits(params, x, full=True):
     """log pi_k N(x; mu_k, C_k), shape (N, K), and what the score needs besides, from
-    ``GaussianMixture._params``' (a, b, W)."""
+    ``GaussianMixture._params``' (a, b, W). ``full=False`` (shared covariance only) leaves
+    out -x^T W x / 2, the same for every k: softmax does not see it, and the hot paths
+    that need log p add it once (``_quadratic``)."""
     a, b, w = params
     if w.ndim == 2:                                    # shared covariance C = W^{-1}
         xw = x @ w
-        return torch.addmm(b, x, a.T) - 0.5 * (xw * x).sum(1, keepdim=True), xw
+        logits = torch.addmm(b, x, a.T)
+        return (logits - 0.5 * _quadratic(xw, x)[:, None] if full else logits), xw
     diff = a - x[:, None, :]                           # (N, K, d)
     pdiff = torch.einsum("kij,nkj->nki", w, diff)      # C_k^{-1} (mu_k - x)
     return b - 0.5 * (diff * pdiff).sum(-1), pdiff
 
 
+# exp of a shifted logit below about -87 (float32) or -708 (float64) gives a subnormal or 0,
+# and torch's CPU exp (softmax's too) takes a slow path there: 40x slower on eight-gaussians'
+# logits at its own samples, a third of which lie that low (benchmarks/samplers.py). Clamping
+# them at -80 moves no weight by more than e^-80 ~ 2e-35, far below either dtype's resolution.
+LOGIT_FLOOR = -80.0
+
+
+def _shifted_exp(logits):
+    """m = max_k logits, e = exp(max(logits - m, LOGIT_FLOOR)) and sum_k e: softmax is e / sum,
+    logsumexp m + log sum."""
+    m = logits.amax(1, keepdim=True)
+    e = torch.exp((logits - m).clamp_(min=LOGIT_FLOOR))
+    return m, e, e.sum(1, keepdim=True)
+
+
+def _quadratic(xw, x):
+    """x^T W x per row, from xw = x W."""
+    return torch.linalg.vecdot(xw, x)
+
+
 def _score(params, x):
-    logits, extra = _logits(params, x)
-    return _weighted(params, torch.softmax(logits, dim=1), extra)
+    logits, extra = _logits(params, x, full=False)
+    _, e, total = _shifted_exp(logits)
+    return _weighted(params, e / total, extra)
 
 
 def _weighted(params, r, extra):

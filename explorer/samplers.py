@@ -87,10 +87,14 @@ class _Recorder:
         for s in states:
             if s is None:
                 continue
-            bad = ~torch.isfinite(s).all()
+            # one reduction a state: the largest |value| is NaN if any is, inf if any is
+            # infinite, and beyond ``escape`` if a particle is (this runs every step)
+            top = torch.linalg.vector_norm(s, math.inf)
             if math.isfinite(self.escape) and s is states[0]:
-                bad = bad | (s.abs().amax() > self.escape)
-            if bool(bad):
+                bad = not bool(top <= self.escape)
+            else:
+                bad = not bool(top < math.inf)
+            if bad:
                 self.diverged_at = step
                 self.why = ("a NaN or inf" if not bool(torch.isfinite(s).all())
                             else f"a particle beyond |x| = {self.escape:g}")
@@ -138,6 +142,10 @@ def langevin(model, x, *, steps=1000, step_size=0.01, sigma=0.0, generator=None,
     return rec.result(params={"steps": steps, "step_size": step_size, "sigma": sigma})
 
 
+_NOISE_BLOCK = 32            # MALA's steps per batch of random draws (fixed: a seed's stream
+                             # is the same whatever the steps or frames)
+
+
 def mala(model, x, *, steps=1000, step_size=0.01, drift_cap=math.inf, generator=None, record_every=1,
          escape=math.inf):
     """Metropolis-adjusted Langevin (Roberts & Tweedie 1996; Besag 1994), with the
@@ -165,26 +173,35 @@ def mala(model, x, *, steps=1000, step_size=0.01, drift_cap=math.inf, generator=
     logp, s = both(x)
     d = drift(s)
     rec.record(0, x, force=True)
-    noise_scale = math.sqrt(2 * step_size)
     # acceptances per particle, summed on the device and read only at a frame: a Python
     # float per step would wait for the device every step
     count = torch.zeros(x.shape[0], device=x.device, dtype=torch.int32)
     accepted, n_since, done = 0, 0, 0
+    half_jumps = exps = None
     for k in range(1, steps + 1):
-        jump = noise_scale * _noise(x, generator)
-        y = torch.add(x, d, alpha=step_size) + jump              # y = x + eps d(x) + sqrt(2 eps) z
+        b = (k - 1) % _NOISE_BLOCK
+        if b == 0:                       # a block of steps' draws at once: two ops, not four a step
+            half_jumps = math.sqrt(step_size / 2) * torch.randn((_NOISE_BLOCK, *x.shape), generator=generator,
+                                                                device=x.device, dtype=x.dtype)
+            exps = torch.empty((_NOISE_BLOCK, x.shape[0]), device=x.device, dtype=x.dtype).exponential_(
+                generator=generator)
+        h = half_jumps[b]                                        # jump / 2, jump = sqrt(2 eps) z
+        y = torch.add(x, d, alpha=step_size).add_(h, alpha=2)     # y = x + eps d(x) + sqrt(2 eps) z
         logp_y, s_y = both(y)
         d_y = drift(s_y)
         # log q(x | y) - log q(y | x) = (|y - x - eps d(x)|^2 - |x - y - eps d(y)|^2) / (4 eps)
-        # = -(2 jump + e) . e / (4 eps) with e = eps (d(x) + d(y)): fewer ops on the hot path
-        e = step_size * (d + d_y)
-        log_alpha = logp_y - logp - (torch.add(e, jump, alpha=2) * e).sum(1) / (4 * step_size)
-        u = torch.rand(x.shape[0], generator=generator, device=x.device, dtype=x.dtype)
+        # = -(jump / 2 + eps f / 4) . f with f = d(x) + d(y); accept when log u < log alpha,
+        # i.e. with E = -log u ~ Exp(1): log p(y) - log p(x) + E > (jump / 2 + eps f / 4) . f.
+        # Written for the fewest tensor ops: at 1,000 particles an op's dispatch costs more
+        # than its arithmetic.
+        f = d + d_y
+        rhs = torch.linalg.vecdot(torch.add(h, f, alpha=step_size / 4), f)
         # a NaN (a proposal off the density) compares False: rejected
-        acc = torch.log(u) < log_alpha
-        x = torch.where(acc[:, None], y, x)
+        acc = torch.add(logp_y, exps[b]).sub_(logp) > rhs
+        acc2 = acc[:, None]
+        x = torch.where(acc2, y, x)
         logp = torch.where(acc, logp_y, logp)
-        d = torch.where(acc[:, None], d_y, d)
+        d = torch.where(acc2, d_y, d)
         count += acc
         n_since, done = n_since + 1, k
         if not rec.ok(k, x):

@@ -38,7 +38,7 @@ import hashlib
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
@@ -58,6 +58,11 @@ CLD_SHOWN_TIMES = (0.01, 0.05, 0.1, 0.3, 0.6)      # the CLD times t the Train p
 
 
 # ----- the objectives' registry ------------------------------------------------------------
+# The Trainer's options that an objective may set otherwise (``Objective.training``):
+# Adam's step size, the EMA decay, the Fourier features' frequency scale.
+TRAINING_DEFAULTS = {"lr": 5e-3, "ema": 0.999, "fourier_scale": 0.5}
+
+
 def default_sigmas(density, levels=LEVELS) -> list[float]:
     """ncsn's default noise levels: ``levels`` geometric levels from ``density.sigma_max``
     down to 0.1 ``density.scale``, the annealed sampler's defaults."""
@@ -97,7 +102,8 @@ class Objective:
     ``level``: what its field is shown at ('sigma', 't' for a CLD time, None: noise-free);
     ``shown(density, trainer=None)``: the values of that level the Train page offers, the
     trainer's own once it exists (else the defaults it will use); ``shown_default``: the
-    index of the one shown first."""
+    index of the one shown first; ``training``: its ``Trainer`` defaults where they differ
+    from ``TRAINING_DEFAULTS``."""
     name: str
     label: str
     net_kind: str
@@ -108,6 +114,11 @@ class Objective:
     level: str | None
     shown: Callable
     shown_default: int = -1
+    training: dict = field(default_factory=dict)
+
+    def default(self, name):
+        """This objective's default for the ``Trainer`` option ``name``."""
+        return self.training.get(name, TRAINING_DEFAULTS[name])
 
     @property
     def symbol(self) -> str:
@@ -155,7 +166,10 @@ OBJECTIVE_REGISTRY: dict[str, Objective] = {o.name: o for o in (
               "the CLD velocity score ∇ᵥ log pₜ(x, v), not ∇log p",
               "the velocity noise of the CLD diffusion",
               "∇ᵥ log pₜ(x, v): what the CLD samplers need",
-              "∇ᵥ log pₜ", "t", _cld_times, shown_default=1),
+              "∇ᵥ log pₜ", "t", _cld_times, shown_default=1,
+              # measured on eight-gaussians over training seeds 0-2: CLD's spread 1.018-1.030
+              # with these, 1.033-1.039 with the shared defaults (docs/performance.md)
+              training={"lr": 1e-2, "ema": 0.995, "fourier_scale": 1.0}),
 )}
 OBJECTIVES = tuple(OBJECTIVE_REGISTRY)
 NET_KIND = {name: o.net_kind for name, o in OBJECTIVE_REGISTRY.items()}
@@ -400,21 +414,27 @@ class Trainer:
     ``lr``, ``batch``, ``steps``: Adam's step size, the batch and the planned number of
     steps; ``lr_schedule`` 'cosine' decays lr to ``lr_floor`` lr at ``steps`` (constant
     after), 'constant' keeps it. ``ema``: decay of the exponential moving average of the
-    weights that is evaluated, sampled and saved (None: the raw weights), warmed up as
+    weights that is evaluated, sampled and saved (0: the raw weights), warmed up as
     min(ema, (1 + k) / (10 + k)) at step k so early weights do not linger.
+    ``lr``, ``ema``, ``fourier_scale`` None: the objective's defaults
+    (``Objective.default``; ``TRAINING_DEFAULTS`` but for hsm).
     ``seed``: all data and noise come from one CPU ``torch.Generator`` seeded with it and
     the initial weights from ``torch.manual_seed(seed)`` inside ``fork_rng`` (the global
     RNG state is left as it was), so a seed repeats the loss curve exactly on the CPU.
     ``device``: 'cpu', 'cuda', 'mps' or 'auto' (``explorer.devices.resolve``).
     """
 
-    def __init__(self, density_or_data="eight-gaussians", objective=DEFAULT_OBJECTIVE, width=128, depth=3, lr=5e-3,
-                 batch=512, steps=4000, seed=0, device="cpu", ema=0.999, lr_schedule="cosine", *,
-                 activation="silu", preconditioning="edm", fourier=16, fourier_scale=0.5, sigmas=None, levels=LEVELS,
+    def __init__(self, density_or_data="eight-gaussians", objective=DEFAULT_OBJECTIVE, width=128, depth=3, lr=None,
+                 batch=512, steps=4000, seed=0, device="cpu", ema=None, lr_schedule="cosine", *,
+                 activation="silu", preconditioning="edm", fourier=16, fourier_scale=None, sigmas=None, levels=LEVELS,
                  sigma=None, cld=None, n_data=2000, n_eval=2000, lr_floor=0.05):
         from .devices import resolve
         from .models import check_architecture
-        kind = get_objective(objective).net_kind        # a ValueError for an unknown one
+        spec = get_objective(objective)                 # a ValueError for an unknown one
+        kind = spec.net_kind
+        lr = spec.default("lr") if lr is None else lr
+        ema = spec.default("ema") if ema is None else ema
+        fourier_scale = spec.default("fourier_scale") if fourier_scale is None else fourier_scale
         if lr_schedule not in LR_SCHEDULES:
             raise ValueError(f"unknown lr schedule {lr_schedule!r}; choose one of: {', '.join(LR_SCHEDULES)}")
         for name, value, lo in (("batch", batch, 1), ("steps", steps, 1), ("n_data", n_data, 2),
@@ -422,8 +442,8 @@ class Trainer:
             _whole(name, value, lo)
         if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not (math.isfinite(lr) and lr > 0):
             raise ValueError(f"lr must be a positive number, not {lr!r}")
-        if ema is not None and (isinstance(ema, bool) or not 0 <= float(ema) < 1):
-            raise ValueError(f"ema must be a decay in [0, 1) or None, not {ema!r}")
+        if isinstance(ema, bool) or not isinstance(ema, (int, float)) or not 0 <= ema < 1:
+            raise ValueError(f"ema must be a decay in [0, 1) (0: the raw weights), not {ema!r}")
         if not 0 <= float(lr_floor) <= 1:
             raise ValueError(f"lr_floor must be a fraction in [0, 1], not {lr_floor!r}")
         check_architecture(width, depth, activation)
@@ -478,7 +498,7 @@ class Trainer:
         self.net = net.to(self.device)
         self.params = list(self.net.parameters())
         self.opt = torch.optim.Adam(self.params, lr=self.lr)
-        if ema is not None:
+        if ema > 0:
             self.ema_net = copy.deepcopy(self.net)
             self.ema_net.requires_grad_(False)
         else:

@@ -118,7 +118,7 @@ def _expected_sample(target, sampler, seed):
 def _expected_fisher(target, objective, seed):
     from explorer import densities as D
     from explorer.training import Trainer
-    tr = Trainer(D.get(target), objective=objective, width=128, depth=3, lr=5e-3, batch=512, steps=TRAIN_STEPS,
+    tr = Trainer(D.get(target), objective=objective, width=128, depth=3, lr=None, batch=512, steps=TRAIN_STEPS,
                  seed=seed, device="cpu")
     while tr.step < tr.steps:
         tr.train_step()
