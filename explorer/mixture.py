@@ -96,7 +96,7 @@ class GaussianMixture:
                 w = torch.linalg.inv(self.covs[0])
                 w = 0.5 * (w + w.T)
                 mw = self.means @ w
-                params = (mw, const - 0.5 * (mw * self.means).sum(1), w)
+                params = _shared(mw, const - 0.5 * (mw * self.means).sum(1), w)
             else:
                 params = (self.means, const, torch.linalg.inv(self.covs))
             self._cache[key] = tuple(t.to(device=device, dtype=dtype) for t in params)
@@ -131,19 +131,23 @@ class GaussianMixture:
         needs both at every proposal): log p = m + log sum_k e_k and r = e / sum_k e_k,
         with e = exp(logits - m), m the largest logit."""
         step = max(1, _CHUNK_PAIRS // max(1, self.n_components))
-        parts = [self._log_prob_and_score(x[i:i + step]) for i in range(0, max(1, x.shape[0]), step)]
-        if len(parts) == 1:
-            return parts[0]
+        if x.shape[0] <= step:
+            return self._log_prob_and_score(x)
+        parts = [self._log_prob_and_score(x[i:i + step]) for i in range(0, x.shape[0], step)]
         return torch.cat([p[0] for p in parts]), torch.cat([p[1] for p in parts])
 
     def _log_prob_and_score(self, x):
         params = self._params(x.dtype, x.device)
         logits, extra = _logits(params, x, full=False)
+        if len(params) == 4:                           # shared C: as _score, and log p adds
+            m, e = _exp_parts(logits)                  # the term _logits left out
+            num = e @ params[3]
+            d = x.shape[1]
+            total = num[:, d:]
+            logp = torch.sub((m + torch.log(total)).squeeze(1), _quadratic(extra, x), alpha=0.5)
+            return logp, num[:, :d] / total - extra
         m, e, total = _shifted_exp(logits)
-        logp = (m + torch.log(total)).squeeze(1)
-        if extra.ndim == 2:                            # shared C: the term _logits left out
-            logp = torch.sub(logp, _quadratic(extra, x), alpha=0.5)
-        return logp, _weighted(params, e / total, extra)
+        return (m + torch.log(total)).squeeze(1), torch.einsum("nk,nkd->nd", e / total, extra)
 
     def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
         """Exact draws (float64, CPU): a component by its weight, then mu_k + L_k z."""
@@ -157,14 +161,15 @@ class GaussianMixture:
 
 def _logits(params, x, full=True):
     """log pi_k N(x; mu_k, C_k), shape (N, K), and what the score needs besides, from
-    ``GaussianMixture._params``' (a, b, W). ``full=False`` (shared covariance only) leaves
+    ``GaussianMixture._params``' (a, b, W) or ``_shared``'s. ``full=False`` (shared covariance only) leaves
     out -x^T W x / 2, the same for every k: softmax does not see it, and the hot paths
     that need log p add it once (``_quadratic``)."""
-    a, b, w = params
-    if w.ndim == 2:                                    # shared covariance C = W^{-1}
+    if len(params) == 4:                               # shared covariance C = W^{-1}
+        mwt, b, w, _ = params
         xw = x @ w
-        logits = torch.addmm(b, x, a.T)
+        logits = torch.addmm(b, x, mwt)
         return (logits - 0.5 * _quadratic(xw, x)[:, None] if full else logits), xw
+    a, b, w = params
     diff = a - x[:, None, :]                           # (N, K, d)
     pdiff = torch.einsum("kij,nkj->nki", w, diff)      # C_k^{-1} (mu_k - x)
     return b - 0.5 * (diff * pdiff).sum(-1), pdiff
@@ -180,9 +185,22 @@ LOGIT_FLOOR = -80.0
 def _shifted_exp(logits):
     """m = max_k logits, e = exp(max(logits - m, LOGIT_FLOOR)) and sum_k e: softmax is e / sum,
     logsumexp m + log sum."""
-    m = logits.amax(1, keepdim=True)
-    e = torch.exp((logits - m).clamp_(min=LOGIT_FLOOR))
+    m, e = _exp_parts(logits)
     return m, e, e.sum(1, keepdim=True)
+
+
+def _exp_parts(logits):
+    m = logits.amax(1, keepdim=True)
+    return m, torch.exp((logits - m).clamp_(min=LOGIT_FLOOR))
+
+
+def _shared(mw, b, w):
+    """A shared-covariance mixture's parameters as the hot path uses them: (mu W)^T for
+    the logits' one matrix product, b, W, and [mu W | 1], so that e @ [mu W | 1] gives
+    sum_k e_k mu_k W and sum_k e_k in one product (the score's numerator and denominator,
+    and log p's sum)."""
+    ones = torch.ones(*mw.shape[:-1], 1, dtype=mw.dtype)
+    return mw.transpose(-1, -2).contiguous(), b, w, torch.cat([mw, ones], -1)
 
 
 def _quadratic(xw, x):
@@ -192,15 +210,13 @@ def _quadratic(xw, x):
 
 def _score(params, x):
     logits, extra = _logits(params, x, full=False)
+    if len(params) == 4:      # shared C: W (sum_k r_k mu_k - x) = (e @ mu W) / sum_k e_k - x W
+        _, e = _exp_parts(logits)
+        num = e @ params[3]
+        d = x.shape[1]
+        return num[:, :d] / num[:, d:] - extra
     _, e, total = _shifted_exp(logits)
-    return _weighted(params, e / total, extra)
-
-
-def _weighted(params, r, extra):
-    """sum_k r_k C_k^{-1} (mu_k - x) from the responsibilities r and ``_logits``' extra."""
-    if extra.ndim == 2:      # shared C: W (sum_k r_k mu_k - x) = r @ (mu W) - x W
-        return r @ params[0] - extra
-    return torch.einsum("nk,nkd->nd", r, extra)
+    return torch.einsum("nk,nkd->nd", e / total, extra)
 
 
 class MixturePath:
@@ -224,12 +240,13 @@ class MixturePath:
             w = 0.5 * (w + w.transpose(-1, -2))
             const = const0 - 0.5 * torch.linalg.slogdet(covs).logabsdet[:, None]
             mw = means @ w                                                       # (T, K, D)
-            params = (mw, const - 0.5 * (mw * means).sum(-1), w)
+            params = _shared(mw, const - 0.5 * (mw * means).sum(-1), w)
         else:
             covs = a[:, None] @ mix.covs @ a[:, None].transpose(-1, -2) + q[:, None]   # (T, K, D, D)
             const = const0 - 0.5 * torch.linalg.slogdet(covs).logabsdet
             params = (means, const, torch.linalg.inv(covs))
         self.params = tuple(t.to(device=device, dtype=dtype) for t in params)
+        self._at = list(zip(*(t.unbind(0) for t in self.params)))   # per time, no indexing op a step
 
     @classmethod
     def scaled(cls, mix: GaussianMixture, alphas, sigmas, dtype=torch.float32, device="cpu") -> MixturePath:
@@ -240,7 +257,7 @@ class MixturePath:
         return cls(mix, a[:, None, None] * eye, s2[:, None, None] * eye, dtype, device)
 
     def score(self, x: torch.Tensor, i: int) -> torch.Tensor:
-        p = tuple(t[i] for t in self.params)
+        p = self._at[i]
         if x.shape[0] <= self.chunk:
             return _score(p, x)
         return torch.cat([_score(p, x[j:j + self.chunk]) for j in range(0, x.shape[0], self.chunk)])
