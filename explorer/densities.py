@@ -58,6 +58,7 @@ class Density:
     kind = "analytic"
     has_score = True
     mixing_steps = 1000     # default steps for the non-annealed samplers
+    cld_steps = 500         # default steps for the CLD samplers
     modes: GaussianMixture | None = None
 
     def __init__(self, box, scale, sigma_max, params=None):
@@ -471,8 +472,12 @@ def grid_25() -> MixtureDensity:
     """PacGAN's grid: 25 equal modes on {-4,-2,0,2,4}^2, std 0.05."""
     g = torch.tensor([-4.0, -2.0, 0.0, 2.0, 4.0])
     means = torch.cartesian_prod(g, g)
-    return MixtureDensity("grid-25", GaussianMixture(torch.ones(25), means, 0.05**2 * torch.eye(2).expand(25, 2, 2)),
-                          (-5.5, 5.5, -5.5, 5.5))
+    d = MixtureDensity("grid-25", GaussianMixture(torch.ones(25), means, 0.05**2 * torch.eye(2).expand(25, 2, 2)),
+                       (-5.5, 5.5, -5.5, 5.5))
+    # modes 7x narrower than eight-gaussians': CLD's samples measured 2.0% narrow at 500 and
+    # 1,000 steps (mean spread 0.980 over 20 and 8 seeds), 0.997 at 2,000 (8 seeds)
+    d.cld_steps = 2000
+    return d
 
 
 def gmm(weights, means, covs, box=None) -> MixtureDensity:

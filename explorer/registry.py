@@ -235,7 +235,7 @@ register(Sampler(
 
 for _name, _label, _fn in (("cld", "CLD (SSCS)", S.cld_sscs), ("cld-ode", "CLD probability-flow ODE", S.cld_ode)):
     register(Sampler(
-        _name, _label, _fn, defaults=lambda m: {"steps": 500, "cld": getattr(m, "cld", None) or CLD()},
+        _name, _label, _fn, defaults=lambda m: {"steps": getattr(m, "cld_steps", 500), "cld": getattr(m, "cld", None) or CLD()},
         stability=_cld_stability, options=_cld_options, settings=("steps", "cld_mass", "cld_friction"),
         kinetic=True, level="t", needs="noised", field="cld",
         prior=lambda m, o, n, g, dev: o["cld"].prior_sample(n, generator=g, device=dev)))
