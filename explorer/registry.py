@@ -214,7 +214,8 @@ register(Sampler(
     "mala", "MALA", S.mala,
     # the MALTA cap at 5/s leaves the drift alone within 5 std of a mode of std s and walks
     # particles in from the tails where a super-linear score traps plain MALA
-    defaults=lambda m: {"steps": _mixing(m), "step_size": 1.0 * m.scale**2, "drift_cap": 5.0 / m.scale},
+    defaults=lambda m: {"steps": getattr(m, "mala_steps", _mixing(m)), "step_size": 1.0 * m.scale**2,
+                        "drift_cap": 5.0 / m.scale},
     stability=_step_stability("mala"),
     options=_step_options("eps"), settings=("eps", "steps"), step_setting="eps", needs="log_prob",
     note=lambda d: (f"MALA's proposal uses the score capped at length {d['drift_cap']:.3g} = 5/s (MALTA, Roberts & "
