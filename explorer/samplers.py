@@ -149,8 +149,8 @@ def langevin(model, x, *, steps=1000, step_size=0.01, sigma=0.0, generator=None,
     return rec.result(params={"steps": steps, "step_size": step_size, "sigma": sigma})
 
 
-_NOISE_BLOCK = 32            # MALA's steps per batch of random draws (fixed: a seed's stream
-                             # is the same whatever the steps or frames)
+_NOISE_BLOCK = 32            # MALA's and CLD's steps per batch of random draws (fixed, so a
+                             # seed's stream is the same whatever the steps or frames)
 
 
 def mala(model, x, *, steps=1000, step_size=0.01, drift_cap=math.inf, generator=None, record_every=1,
