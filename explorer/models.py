@@ -272,10 +272,6 @@ class LearnedScore:
 
     kind = "learned"
     has_score = True
-    # The CLD samplers' default steps: a learned velocity score needs finer steps than the
-    # exact one (500, ``Density.cld_steps``); the default hsm net on eight-gaussians sampled
-    # 3.5% wide at 500 steps, 2% at 1,000 and at 2,000 (docs/performance.md, "Learned CLD").
-    cld_steps = 1000
 
     def __init__(self, net: nn.Module, *, scale, sigma_max, box, sigmas=None, sigma=0.0, mixing_steps=1000,
                  name="learned", meta=None):

@@ -167,9 +167,8 @@ OBJECTIVE_REGISTRY: dict[str, Objective] = {o.name: o for o in (
               "the velocity noise of the CLD diffusion",
               "∇ᵥ log pₜ(x, v): what the CLD samplers need",
               "∇ᵥ log pₜ", "t", _cld_times, shown_default=1,
-              # measured on eight-gaussians, CLD at 500 steps, sampling seeds 0-5: spread
-              # 1.034-1.035 with these (training seeds 0, 1), 1.040-1.049 with the shared
-              # defaults (seeds 0-2); docs/performance.md
+              # measured on eight-gaussians over training seeds 0-2: CLD's spread 1.018-1.030
+              # with these, 1.033-1.039 with the shared defaults (docs/performance.md)
               training={"lr": 1e-2, "ema": 0.995, "fourier_scale": 1.0}),
 )}
 OBJECTIVES = tuple(OBJECTIVE_REGISTRY)
