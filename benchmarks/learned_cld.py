@@ -1,7 +1,7 @@
 """Learned CLD and annealed Langevin on eight-gaussians: where the sampled spread's error
 comes from.
 
-    python benchmarks/learned_cld.py [--seeds 0 1 2] [--particles 2000] [--decompose]
+    python benchmarks/learned_cld.py [--seeds 0 1 2] [--particles 10000] [--decompose]
 
 Trains the ``hsm`` network three times -- with hsm's own defaults
 (``Objective.training``: lr 0.01, EMA 0.995, Fourier scale 1.0, focused times), with the
@@ -10,7 +10,10 @@ uniform times (as before issue 17) -- and the default ``ncsn`` network, all at
 ``--train-seed``, timing each (steps/s over the whole training), then samples CLD (SSCS, default steps) and annealed Langevin (default
 schedule) with ``particles`` particles per sampling seed and prints, per row, the
 within-mode spread ratio and the largest mode-weight error (``metrics.mode_stats``) of
-all seeds' samples pooled, with the per-seed values beside them.
+all seeds' samples pooled, with the per-seed values beside them. 10,000 particles a seed
+by default: at 2,000 one seed's spread scatters by about 0.011, and three such seeds
+pooled drew 1.018 and 1.035 from a net whose spread is 1.024, either side of the 3% gate;
+at 10,000 a seed scatters by about 0.002.
 
 ``--decompose`` adds the CLD rows that locate the error: the learned score only in a
 band of times and the exact mixture score elsewhere (``Band``), and a later end of the
@@ -93,7 +96,7 @@ def stats(model, sampler, seeds, particles, **opts) -> dict:
 def main(argv=None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    ap.add_argument("--particles", type=int, default=2000)
+    ap.add_argument("--particles", type=int, default=10000)
     ap.add_argument("--train-seed", type=int, default=0)
     ap.add_argument("--decompose", action="store_true")
     args = ap.parse_args(argv)

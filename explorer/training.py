@@ -167,8 +167,9 @@ OBJECTIVE_REGISTRY: dict[str, Objective] = {o.name: o for o in (
               "the velocity noise of the CLD diffusion",
               "∇ᵥ log pₜ(x, v): what the CLD samplers need",
               "∇ᵥ log pₜ", "t", _cld_times, shown_default=1,
-              # measured on eight-gaussians over training seeds 0-2: CLD's spread 1.018-1.030
-              # with these, 1.033-1.039 with the shared defaults (docs/performance.md)
+              # on eight-gaussians, CLD sampling seeds 0-5: spread 1.035 and 1.034 with these
+              # (training seeds 0, 1), 1.049 and 1.045 with the shared defaults; the default
+              # net over 36 more seeds 1.022 (docs/performance.md, "Learned CLD")
               training={"lr": 1e-2, "ema": 0.995, "fourier_scale": 1.0}),
 )}
 OBJECTIVES = tuple(OBJECTIVE_REGISTRY)

@@ -49,6 +49,7 @@ SLOW_TESTS = {
     "test_fokker_planck.py::test_100000_ula_particles_follow_p_t_within_their_noise",  # 40 s
     "test_cli.py::test_sample_prints_the_judged_run_and_writes_npz",            # 31 s
     "test_training.py::test_cld_net_trained_by_hsm_generates_samples_on_the_modes",  # 28 s
+    "test_training.py::test_cld_on_the_learned_net_lands",                      # 57 s (30,000 particles)
     "test_metrics.py::test_the_noise_floor_calls_exact_draws_off_at_most_1_percent",  # 25 s
     "test_export.py::test_all_presets_into_a_folder",                           # 21 s
 }

@@ -196,17 +196,18 @@ def test_default_training_reaches_small_fisher_at_every_sigma(default_run):
     assert all({"step", "loss", "loss_avg", "elapsed", "lr", "fisher_max"} <= set(r) for r in reports)
 
 
-def _pooled_stats(model, sampler):
-    """``mode_stats`` of 2,000 particles from each of sampling seeds 0, 1, 2, pooled."""
-    samples = torch.cat([torch.as_tensor(simulate(model, sampler, particles=2000, seed=s, frames=2).samples)
+def _pooled_stats(model, sampler, particles=2000):
+    """``mode_stats`` of ``particles`` particles from each of sampling seeds 0, 1, 2, pooled."""
+    samples = torch.cat([torch.as_tensor(simulate(model, sampler, particles=particles, seed=s, frames=2).samples)
                          for s in (0, 1, 2)])
     return metrics.mode_stats(samples, D.get("eight-gaussians").modes)
 
 
 # The learned pipelines' gates (the issue's: 3% in within-mode spread, 0.02 in mode weights),
-# on 6,000 pooled particles. A weight's sd there is sqrt(1/8 * 7/8 / 6000) = 0.0043, so 0.02
-# is 4.7 sd; the exact scores in the same samplers measured spread 1.002 (CLD) and 1.011
-# (annealed), per-seed spreads within 0.011 of their mean (benchmarks/learned_cld.py).
+# on 6,000 pooled particles (CLD: 30,000). A weight's sd at 6,000 is sqrt(1/8 * 7/8 / 6000)
+# = 0.0043, so 0.02 is 4.7 sd; the exact scores in the same samplers measured spread 1.002
+# (CLD) and 1.011 (annealed), per-seed spreads within 0.011 of their mean
+# (benchmarks/learned_cld.py).
 SPREAD_TOL, WEIGHT_TOL = 0.03, 0.02
 
 
@@ -311,8 +312,9 @@ def test_cld_net_trained_by_hsm_generates_samples_on_the_modes(hsm_model, tmp_pa
     traj = simulate(model, "cld", particles=2000, seed=0)
     st = metrics.mode_stats(traj.samples, d.modes)
     # the exact CLD score gives good share 0.99, spread 1.00, weight error 0.018; the
-    # default learned net measured spread 1.017 at seed 0 (CLD-SGM's uniform times and the
-    # shared defaults: 1.125, good share 0.968, weight error 0.012; benchmarks/learned_cld.py)
+    # default learned net measured spread 1.044 at seed 0 (CLD-SGM's uniform times and the
+    # shared defaults, on CLD's earlier random stream: 1.125, good share 0.968, weight error
+    # 0.012; benchmarks/learned_cld.py); the gates are test_cld_on_the_learned_net_lands's
     assert st["modes_hit"] == 8
     assert st["good_share"] >= 0.9
     assert st["spread"] <= 1.25
@@ -447,11 +449,13 @@ def test_the_levels_shown_are_the_trainers_own():
 
 def test_cld_on_the_learned_net_lands(hsm_model):
     """The issue's gates for learned CLD on the default hsm training (seed 0: hsm's own
-    lr 0.01, EMA 0.995, Fourier scale 1.0, focused training times). Measured spread 1.018
-    pooled over sampling seeds 0-2 (per seed 1.007-1.030), weight error 0.005; training
-    seeds 1 and 2 gave 1.030 and 1.022; the shared defaults 1.039, CLD-SGM's uniform times
-    1.100 (benchmarks/learned_cld.py, docs/performance.md)."""
-    st = _pooled_stats(hsm_model, "cld")
+    lr 0.01, EMA 0.995, Fourier scale 1.0, focused training times), on 30,000 pooled
+    particles. The net samples spread 1.022 +- 0.002 over 36 seeds of 2,000 particles and
+    1.027 over six seeds of 10,000 (those seeds' own spreads 1.025-1.029): inside 3% by
+    about 0.005. One seed of 2,000 particles scatters by 0.011, so three of them pooled
+    cannot tell 1.024 from 1.03 (they drew 1.018 and 1.035 on two random streams); seeds
+    of 10,000 scatter by 0.002 (benchmarks/learned_cld.py, docs/performance.md)."""
+    st = _pooled_stats(hsm_model, "cld", particles=10000)
     assert st["modes_hit"] == 8
     assert st["max_weight_error"] <= WEIGHT_TOL, st["max_weight_error"]
     assert abs(st["spread"] - 1) <= SPREAD_TOL, st["spread"]
