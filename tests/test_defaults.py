@@ -2,8 +2,15 @@
 0-2), lands on its target: energy distance at its noise floor, mode weights and
 within-mode spread right. The few scenes that cannot are listed in ``CANNOT``, each with
 the measured reason, and ``test_the_scenes_that_cannot_fail_as_their_lesson_says``
-checks that they fail the way the lesson says."""
+checks that they fail the way the lesson says.
+
+The runs are independent and single-threaded, so a pool of one process per core runs
+them (``_pool``), submitted ahead in the order the tests will ask for them; a test then
+only judges. The module takes about 1/cores of its serial time."""
 import math
+import multiprocessing
+import os
+from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
 import pytest
@@ -64,14 +71,75 @@ class Smoothed:
         return x + self.h0 * torch.randn(x.shape, generator=generator, dtype=x.dtype)
 
 
-def _runs(density, sampler, target=None):
-    target = target or density
+# ----- the runs, in a pool --------------------------------------------------------------
+def _run(target, sampler, seed, against="target", **opts):
+    """One default run of ``sampler`` on ``target`` (a density's name; a data set's is
+    the default Scott KDE of 1,000 draws), with its divergence, and judged: ``evaluate``
+    against the target (``against="smoothed"``: against p * N(0, h0^2 I), see
+    ``Smoothed``), or ``against="modes"``: its mode stats alone. What every test here
+    asks of the pool; module-level so that a spawned worker can import it."""
+    torch.set_num_threads(1)
+    d = D.get(target)
+    if target in DATASETS:
+        d = KDE(d.sample(1000, torch.Generator().manual_seed(0)))
+    if "sde" in opts:
+        opts["sde"] = registry.sde_of(d, {"sde": opts["sde"]})
+    tr = simulate(d, sampler, particles=PARTICLES, seed=seed, **opts)
+    out = {"diverged_at": tr.diverged_at, "message": tr.message}
+    if tr.diverged_at is not None:
+        return out
+    if against == "modes":
+        return {**out, **M.mode_stats(tr.samples, d.modes)}
+    return {**out, **evaluate(tr, Smoothed(d) if against == "smoothed" else d, seed=seed)}
+
+
+def _job(target, sampler, seed, against="target", **opts):
+    return (target, sampler, seed, against, tuple(sorted(opts.items())))
+
+
+_FUTURES = {}
+
+
+def _results(jobs):
+    """The pool's answers to ``jobs`` (run here when the pool was not asked ahead, e.g. a
+    test called by name without its module's fixture)."""
     out = []
-    for seed in SEEDS:
-        tr = simulate(density, sampler, particles=PARTICLES, seed=seed)
-        assert tr.diverged_at is None, tr.message
-        out.append(evaluate(tr, target, seed=seed))
+    for job in jobs:
+        target, sampler, seed, against, opts = job
+        fut = _FUTURES.get(job)
+        out.append(fut.result() if fut is not None else _run(target, sampler, seed, against, **dict(opts)))
     return out
+
+
+def _landed(jobs):
+    evals = _results(jobs)
+    for e in evals:
+        assert e["diverged_at"] is None, e["message"]
+    return evals
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _pool(request):
+    """Submit every run that this module's selected tests will ask for, in their order,
+    to one single-threaded worker per core. Spawned, not forked: a child forked from a
+    process whose OpenMP threads have started can hang."""
+    jobs = []
+    for item in request.session.items:
+        if item.module is request.module and item.originalname in PLANS:
+            spec = getattr(item, "callspec", None)
+            jobs += PLANS[item.originalname](**(spec.params if spec else {}))
+    if not jobs:
+        yield
+        return
+    workers = min(len(os.sched_getaffinity(0)), len(jobs))
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        for job in dict.fromkeys(jobs):
+            target, sampler, seed, against, opts = job
+            _FUTURES[job] = pool.submit(_run, target, sampler, seed, against, **dict(opts))
+        yield
+        for fut in _FUTURES.values():
+            fut.cancel()
+        _FUTURES.clear()
 
 
 def _judge(evals, name):
@@ -101,14 +169,22 @@ def test_default_run_lands_on_its_target(target, sampler):
     if (target, sampler) in CANNOT:
         pytest.skip("cannot, by design: " + CANNOT[(target, sampler)])
     d = D.get(target)
+    evals = _landed(_lands_jobs(target, sampler))
     if sampler in ("cld", "cld-ode") and d.kind == "analytic":
         # the CLD samplers sample the lattice surrogate p * N(0, h0^2 I): a known bias,
         # stated on the Sample page and in the CLI (simulate.known_bias); judged against it
         assert known_bias(sampler, d) is not None
-        _judge(_runs(d, sampler, Smoothed(d)), f"{target}/{sampler} against p * N(0, h0²I)")
+        _judge(evals, f"{target}/{sampler} against p * N(0, h0²I)")
         return
     assert known_bias(sampler, d) is None
-    _judge(_runs(d, sampler), f"{target}/{sampler}")
+    _judge(evals, f"{target}/{sampler}")
+
+
+def _lands_jobs(target, sampler):
+    if (target, sampler) in CANNOT:
+        return []
+    smoothed = sampler in ("cld", "cld-ode") and D.get(target).kind == "analytic"
+    return [_job(target, sampler, seed, "smoothed" if smoothed else "target") for seed in SEEDS]
 
 
 @pytest.mark.parametrize("target,sampler", [(t, s) for s in ("reverse-sde", "pc", "pf-ode") for t in TARGETS
@@ -120,13 +196,11 @@ def test_the_ve_sde_lands_on_every_target(target, sampler):
     mixtures only: its predictor is reverse-sde's, checked here on every target, and on an
     analytic target each of its 2,000 score calls sums a surrogate lattice (banana: 45 s a
     seed, a CI budget better spent elsewhere)."""
-    d = D.get(target)
-    evals = []
-    for seed in SEEDS:
-        tr = simulate(d, sampler, particles=PARTICLES, seed=seed, sde=registry.sde_of(d, {"sde": "ve"}))
-        assert tr.diverged_at is None, tr.message
-        evals.append(evaluate(tr, d, seed=seed))
-    _judge(evals, f"{target}/{sampler}/ve")
+    _judge(_landed(_ve_jobs(target, sampler)), f"{target}/{sampler}/ve")
+
+
+def _ve_jobs(target, sampler):
+    return [_job(target, sampler, seed, sde="ve") for seed in SEEDS]
 
 
 @pytest.mark.parametrize("data", DATASETS)
@@ -134,24 +208,27 @@ def test_the_ve_sde_lands_on_every_target(target, sampler):
 def test_default_run_lands_on_the_kde_of_a_data_set(data, sampler):
     """A data set's target is the KDE the sampler follows (the default Scott KDE of
     1,000 draws). One seed: the KDE's score sums 1,000 kernels a particle and step."""
-    d = D.get(data)
-    kde = KDE(d.sample(1000, torch.Generator().manual_seed(0)))
-    tr = simulate(kde, sampler, particles=PARTICLES, seed=0)
-    e = evaluate(tr, kde, seed=0)
+    (e,) = _landed(_kde_jobs(data, sampler))
     assert e["energy_distance"] <= e["energy_distance_floor"], (data, sampler, e["energy_distance"],
                                                                e["energy_distance_floor"])
 
 
 @pytest.mark.parametrize("target,sampler", sorted(CANNOT))
 def test_the_scenes_that_cannot_fail_as_their_lesson_says(target, sampler):
-    d = D.get(target)
-    tr = simulate(d, sampler, particles=PARTICLES, seed=0)
-    e = evaluate(tr, d, seed=0)
+    (e,) = _results(_cannot_jobs(target, sampler))
     assert e["energy_distance"] > 3 * e["energy_distance_floor"], CANNOT[(target, sampler)]
     if target == "mixture-1to4":
         assert e["mode_weights"][1] == pytest.approx(0.5, abs=0.05)
     if target == "grid-25":
         assert e["max_weight_error"] > 0.02
+
+
+def _kde_jobs(data, sampler):
+    return [_job(data, sampler, 0)]
+
+
+def _cannot_jobs(target, sampler):
+    return [_job(target, sampler, 0)]
 
 
 def test_the_app_runs_the_cli_defaults():
@@ -199,10 +276,25 @@ def test_default_mala_is_plain_mala_where_the_target_has_its_mass():
     assert np.array_equal(a.positions, b.positions)
 
 
-def _mean_stats(target, sampler, seeds=SEEDS, **opts):
-    d = D.get(target)
-    st = [M.mode_stats(simulate(d, sampler, particles=PARTICLES, seed=s, **opts).samples, d.modes) for s in seeds]
+def _stats_jobs(target, sampler, seeds=SEEDS, **opts):
+    return [_job(target, sampler, s, "modes", **opts) for s in seeds]
+
+
+def _mean_stats(jobs):
+    st = _results(jobs)
     return float(np.mean([x["spread"] for x in st])), np.mean([x["mode_weights"] for x in st], axis=0)
+
+
+def _cld_jobs(target, sampler):
+    return _stats_jobs(target, sampler)
+
+
+def _linear_jobs():
+    return _stats_jobs("grid-25", "cld", seeds=(0,), striding="linear", steps=500)
+
+
+def _annealed_jobs(target):
+    return _stats_jobs(target, "annealed", init="uniform" if target == "mixture-1to4" else "gaussian")
 
 
 @pytest.mark.parametrize("target", ["eight-gaussians", "mixture-1to4", "grid-25", "gmm"])
@@ -211,12 +303,12 @@ def test_cld_spread_within_3_percent_on_every_mixture(target, sampler):
     # measured before (500 evenly spaced steps): SSCS on grid-25 0.918; with quadratic
     # striding at 500 steps 0.980 (20 seeds), so grid-25 takes 2,000 (0.997; densities.py).
     # The mean of three seeds has sd 0.0076 (see _judge): 3% is 4 sd
-    spread, _ = _mean_stats(target, sampler)
+    spread, _ = _mean_stats(_cld_jobs(target, sampler))
     assert spread == pytest.approx(1.0, abs=0.03)
 
 
 def test_evenly_spaced_cld_steps_were_too_narrow_on_grid_25():
-    spread, _ = _mean_stats("grid-25", "cld", seeds=(0,), striding="linear", steps=500)
+    spread, _ = _mean_stats(_linear_jobs())
     assert spread < 0.95                               # measured 0.918: the bias the striding removes
 
 
@@ -224,7 +316,7 @@ def test_evenly_spaced_cld_steps_were_too_narrow_on_grid_25():
 def test_annealed_spread_within_2_percent_and_heavy_share_within_0_015(target):
     # measured before (10 levels x 100 steps): spread 1.044 (grid-25), 1.022 (eight-gaussians),
     # heavy share 0.772 (mixture-1to4, uniform start)
-    spread, weights = _mean_stats(target, "annealed", init="uniform" if target == "mixture-1to4" else "gaussian")
+    spread, weights = _mean_stats(_annealed_jobs(target))
     assert spread == pytest.approx(1.0, abs=0.02)
     if target == "mixture-1to4":
         assert weights[1] == pytest.approx(0.8, abs=0.015)
@@ -236,3 +328,15 @@ def test_annealed_costs_at_most_twice_the_old_default(target):
     model = d if d.has_score else KDE(d.sample(1000, torch.Generator().manual_seed(0)))
     opts = defaults("annealed", model)
     assert sum(opts["steps_per_level"]) <= 2 * 10 * 100     # the old default: 10 levels x 100 steps
+
+
+# each test that asks the pool, with the runs it asks for (by its parameters)
+PLANS = {
+    "test_default_run_lands_on_its_target": _lands_jobs,
+    "test_the_ve_sde_lands_on_every_target": _ve_jobs,
+    "test_default_run_lands_on_the_kde_of_a_data_set": _kde_jobs,
+    "test_the_scenes_that_cannot_fail_as_their_lesson_says": _cannot_jobs,
+    "test_cld_spread_within_3_percent_on_every_mixture": _cld_jobs,
+    "test_evenly_spaced_cld_steps_were_too_narrow_on_grid_25": _linear_jobs,
+    "test_annealed_spread_within_2_percent_and_heavy_share_within_0_015": _annealed_jobs,
+}
