@@ -131,7 +131,7 @@ def _pool(request):
     if not jobs:
         yield
         return
-    workers = min(len(os.sched_getaffinity(0)), len(jobs))
+    workers = min(len(os.sched_getaffinity(0)), 8, len(jobs))      # ~0.4 GB a worker (torch)
     with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
         for job in dict.fromkeys(jobs):
             target, sampler, seed, against, opts = job
