@@ -72,13 +72,15 @@ class Smoothed:
 
 
 # ----- the runs, in a pool --------------------------------------------------------------
-def _run(target, sampler, seed, against="target", **opts):
+def _run(job):
     """One default run of ``sampler`` on ``target`` (a density's name; a data set's is
     the default Scott KDE of 1,000 draws), with its divergence, and judged: ``evaluate``
     against the target (``against="smoothed"``: against p * N(0, h0^2 I), see
     ``Smoothed``), or ``against="modes"``: its mode stats alone. What every test here
-    asks of the pool; module-level so that a spawned worker can import it."""
-    torch.set_num_threads(1)
+    asks of the pool, as a ``_job``; module-level so that a spawned worker imports it
+    (and with it this module's one thread)."""
+    target, sampler, seed, against, opts = job
+    opts = dict(opts)
     d = D.get(target)
     if target in DATASETS:
         d = KDE(d.sample(1000, torch.Generator().manual_seed(0)))
@@ -94,6 +96,7 @@ def _run(target, sampler, seed, against="target", **opts):
 
 
 def _job(target, sampler, seed, against="target", **opts):
+    """A run as ``_run`` takes it: hashable (the pool's key) and picklable."""
     return (target, sampler, seed, against, tuple(sorted(opts.items())))
 
 
@@ -103,12 +106,7 @@ _FUTURES = {}
 def _results(jobs):
     """The pool's answers to ``jobs`` (run here when the pool was not asked ahead, e.g. a
     test called by name without its module's fixture)."""
-    out = []
-    for job in jobs:
-        target, sampler, seed, against, opts = job
-        fut = _FUTURES.get(job)
-        out.append(fut.result() if fut is not None else _run(target, sampler, seed, against, **dict(opts)))
-    return out
+    return [_FUTURES[job].result() if job in _FUTURES else _run(job) for job in jobs]
 
 
 def _landed(jobs):
@@ -131,11 +129,10 @@ def _pool(request):
     if not jobs:
         yield
         return
-    workers = min(len(os.sched_getaffinity(0)), 8, len(jobs))      # ~0.4 GB a worker (torch)
+    workers = min(len(os.sched_getaffinity(0)), 8, len(jobs))      # ~0.55 GB a worker (torch)
     with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
         for job in dict.fromkeys(jobs):
-            target, sampler, seed, against, opts = job
-            _FUTURES[job] = pool.submit(_run, target, sampler, seed, against, **dict(opts))
+            _FUTURES[job] = pool.submit(_run, job)
         yield
         for fut in _FUTURES.values():
             fut.cancel()
@@ -208,14 +205,14 @@ def _ve_jobs(target, sampler):
 def test_default_run_lands_on_the_kde_of_a_data_set(data, sampler):
     """A data set's target is the KDE the sampler follows (the default Scott KDE of
     1,000 draws). One seed: the KDE's score sums 1,000 kernels a particle and step."""
-    (e,) = _landed(_kde_jobs(data, sampler))
+    (e,) = _landed(_seed0_jobs(data, sampler))
     assert e["energy_distance"] <= e["energy_distance_floor"], (data, sampler, e["energy_distance"],
                                                                e["energy_distance_floor"])
 
 
 @pytest.mark.parametrize("target,sampler", sorted(CANNOT))
 def test_the_scenes_that_cannot_fail_as_their_lesson_says(target, sampler):
-    (e,) = _results(_cannot_jobs(target, sampler))
+    (e,) = _results(_seed0_jobs(target, sampler))
     assert e["energy_distance"] > 3 * e["energy_distance_floor"], CANNOT[(target, sampler)]
     if target == "mixture-1to4":
         assert e["mode_weights"][1] == pytest.approx(0.5, abs=0.05)
@@ -223,11 +220,7 @@ def test_the_scenes_that_cannot_fail_as_their_lesson_says(target, sampler):
         assert e["max_weight_error"] > 0.02
 
 
-def _kde_jobs(data, sampler):
-    return [_job(data, sampler, 0)]
-
-
-def _cannot_jobs(target, sampler):
+def _seed0_jobs(target, sampler):
     return [_job(target, sampler, 0)]
 
 
@@ -285,10 +278,6 @@ def _mean_stats(jobs):
     return float(np.mean([x["spread"] for x in st])), np.mean([x["mode_weights"] for x in st], axis=0)
 
 
-def _cld_jobs(target, sampler):
-    return _stats_jobs(target, sampler)
-
-
 def _linear_jobs():
     return _stats_jobs("grid-25", "cld", seeds=(0,), striding="linear", steps=500)
 
@@ -303,7 +292,7 @@ def test_cld_spread_within_3_percent_on_every_mixture(target, sampler):
     # measured before (500 evenly spaced steps): SSCS on grid-25 0.918; with quadratic
     # striding at 500 steps 0.980 (20 seeds), so grid-25 takes 2,000 (0.997; densities.py).
     # The mean of three seeds has sd 0.0076 (see _judge): 3% is 4 sd
-    spread, _ = _mean_stats(_cld_jobs(target, sampler))
+    spread, _ = _mean_stats(_stats_jobs(target, sampler))
     assert spread == pytest.approx(1.0, abs=0.03)
 
 
@@ -334,9 +323,9 @@ def test_annealed_costs_at_most_twice_the_old_default(target):
 PLANS = {
     "test_default_run_lands_on_its_target": _lands_jobs,
     "test_the_ve_sde_lands_on_every_target": _ve_jobs,
-    "test_default_run_lands_on_the_kde_of_a_data_set": _kde_jobs,
-    "test_the_scenes_that_cannot_fail_as_their_lesson_says": _cannot_jobs,
-    "test_cld_spread_within_3_percent_on_every_mixture": _cld_jobs,
+    "test_default_run_lands_on_the_kde_of_a_data_set": lambda data, sampler: _seed0_jobs(data, sampler),
+    "test_the_scenes_that_cannot_fail_as_their_lesson_says": _seed0_jobs,
+    "test_cld_spread_within_3_percent_on_every_mixture": _stats_jobs,
     "test_evenly_spaced_cld_steps_were_too_narrow_on_grid_25": _linear_jobs,
     "test_annealed_spread_within_2_percent_and_heavy_share_within_0_015": _annealed_jobs,
 }
