@@ -86,7 +86,7 @@ class GaussianMixture:
         return self._shared
 
     def _params(self, dtype, device):
-        key = (dtype, str(device))
+        key = (dtype, device)
         if key not in self._cache:
             distinct = self.covs[:1] if self._shared else self.covs
             logdet = torch.linalg.slogdet(distinct).logabsdet
@@ -138,14 +138,13 @@ class GaussianMixture:
 
     def _log_prob_and_score(self, x):
         params = self._params(x.dtype, x.device)
-        logits, extra = _logits(params, x, full=False)
-        if len(params) == 4:                           # shared C: as _score, and log p adds
-            m, e = _exp_parts(logits)                  # the term _logits left out
-            num = e @ params[3]
+        if len(params) == 4:             # shared C: as _score, and log p adds the -x^T W x / 2
+            m, num, xwt = _shared_sums(params, x)       # that the logits left out
             d = x.shape[1]
-            total = num[:, d:]
-            logp = torch.sub((m + torch.log(total)).squeeze(1), _quadratic(extra, x), alpha=0.5)
-            return logp, num[:, :d] / total - extra
+            total = num[d:]
+            logp = torch.sub((m + torch.log(total)).squeeze(0), _quadratic(xwt, x.T), alpha=0.5)
+            return logp, _as_rows(num[:d] / total - xwt, x)
+        logits, extra = _logits(params, x, full=False)
         m, e, total = _shifted_exp(logits)
         return (m + torch.log(total)).squeeze(1), torch.einsum("nk,nkd->nd", e / total, extra)
 
@@ -165,14 +164,29 @@ def _logits(params, x, full=True):
     out -x^T W x / 2, the same for every k: softmax does not see it, and the hot paths
     that need log p add it once (``_quadratic``)."""
     if len(params) == 4:                               # shared covariance C = W^{-1}
-        mwt, b, w, _ = params
-        xw = x @ w
-        logits = torch.addmm(b, x, mwt)
-        return (logits - 0.5 * _quadratic(xw, x)[:, None] if full else logits), xw
+        lt, xwt = _shared_logits(params, x.T)
+        return (lt - 0.5 * _quadratic(xwt, x.T) if full else lt).T, xwt.T
     a, b, w = params
     diff = a - x[:, None, :]                           # (N, K, d)
     pdiff = torch.einsum("kij,nkj->nki", w, diff)      # C_k^{-1} (mu_k - x)
     return b - 0.5 * (diff * pdiff).sum(-1), pdiff
+
+
+# The shared-covariance hot path works feature-major: logits (K, N), points (d, N). A
+# reduction over the K components or the d coordinates then runs along contiguous memory,
+# ~3x faster at 1,000 particles on the CPU than across rows of K or d numbers; results go
+# back as (N, .) views of that memory (``_as_rows``), so a sampler that holds its state
+# feature-major keeps every op on that layout.
+def _shared_logits(params, xt):
+    """(logits without -x^T W x / 2, (x W)^T), both feature-major, from xt = x^T (d, N)."""
+    mw, b, w, _ = params
+    return torch.addmm(b, mw, xt), w @ xt              # W is symmetric: (x W)^T = W x^T
+
+
+def _as_rows(out_t, x):
+    """A feature-major result (., N) as the (N, .) answer for ``x``: a view when ``x`` is
+    held feature-major too, else a row-major copy (what every other caller holds)."""
+    return out_t.T if x.shape[1] > 1 and x.stride(0) == 1 else out_t.T.contiguous()
 
 
 # exp of a shifted logit below about -87 (float32) or -708 (float64) gives a subnormal or 0,
@@ -189,32 +203,40 @@ def _shifted_exp(logits):
     return m, e, e.sum(1, keepdim=True)
 
 
-def _exp_parts(logits):
-    m = logits.amax(1, keepdim=True)
+def _exp_parts(logits, dim=1):
+    m = logits.amax(dim, keepdim=True)
     return m, torch.exp((logits - m).clamp_(min=LOGIT_FLOOR))
 
 
 def _shared(mw, b, w):
-    """A shared-covariance mixture's parameters as the hot path uses them: (mu W)^T for
-    the logits' one matrix product, b, W, and [mu W | 1], so that e @ [mu W | 1] gives
+    """A shared-covariance mixture's parameters as the hot path uses them (feature-major,
+    leading time axes allowed): mu W (K, d) and b (K, 1), so that logits^T = (mu W) x^T + b
+    is one product; W; and [mu W | 1]^T (d + 1, K), so that [mu W | 1]^T e^T gives
     sum_k e_k mu_k W and sum_k e_k in one product (the score's numerator and denominator,
     and log p's sum)."""
     ones = torch.ones(*mw.shape[:-1], 1, dtype=mw.dtype)
-    return mw.transpose(-1, -2).contiguous(), b, w, torch.cat([mw, ones], -1)
+    return mw.contiguous(), b.unsqueeze(-1), w, torch.cat([mw, ones], -1).transpose(-1, -2).contiguous()
 
 
-def _quadratic(xw, x):
-    """x^T W x per row, from xw = x W."""
-    return torch.linalg.vecdot(xw, x)
+def _quadratic(xwt, xt):
+    """x^T W x per point, (N,), from feature-major (x W)^T and x^T."""
+    return torch.linalg.vecdot(xwt, xt, dim=0)
+
+
+def _shared_sums(params, x):
+    """Feature-major pieces of a shared-covariance mixture at x: the largest logit m (1, N),
+    [sum_k e_k mu_k W ; sum_k e_k] (d + 1, N) with e = exp(logits - m), and (x W)^T."""
+    lt, xwt = _shared_logits(params, x.T)
+    m, e = _exp_parts(lt, 0)
+    return m, params[3] @ e, xwt
 
 
 def _score(params, x):
-    logits, extra = _logits(params, x, full=False)
     if len(params) == 4:      # shared C: W (sum_k r_k mu_k - x) = (e @ mu W) / sum_k e_k - x W
-        _, e = _exp_parts(logits)
-        num = e @ params[3]
+        _, num, xwt = _shared_sums(params, x)
         d = x.shape[1]
-        return num[:, :d] / num[:, d:] - extra
+        return _as_rows(num[:d] / num[d:] - xwt, x)
+    logits, extra = _logits(params, x, full=False)
     _, e, total = _shifted_exp(logits)
     return torch.einsum("nk,nkd->nd", e / total, extra)
 
