@@ -174,7 +174,8 @@ def _logits(params, x, full=True):
 
 # The shared-covariance hot path works feature-major: logits (K, N), points (d, N). A
 # reduction over the K components or the d coordinates then runs along contiguous memory,
-# ~3x faster at 1,000 particles on the CPU than across rows of K or d numbers; results go
+# not across rows of K or d numbers, where torch's CPU kernels are slower
+# (benchmarks/layout.py); results go
 # back as (N, .) views of that memory (``_as_rows``), so a sampler that holds its state
 # feature-major keeps every op on that layout.
 def _shared_logits(params, xt):

@@ -130,13 +130,13 @@ def _noise(x, generator):
     return torch.randn(x.shape, generator=generator, device=x.device, dtype=x.dtype)
 
 
-# MALA and the CLD samplers hold their state feature-major, x^T (d, N): a reduction or a
-# ``where`` over each particle's few coordinates then runs along contiguous memory, ~2-3x
-# faster at 1,000 particles on the CPU than across rows of 2 or 4 numbers, and a
-# shared-covariance mixture answers an (N, d) view of such memory in the same layout
-# (``mixture._as_rows``).
+# Feature-major state: MALA and the CLD samplers hold x^T (d, N), not x (N, d). A reduction
+# or a ``where`` over each particle's few coordinates then runs along contiguous memory,
+# where torch's CPU kernels across rows of 2 or 4 numbers take slow strided paths
+# (benchmarks/layout.py), and a shared-covariance mixture answers an (N, d) view of such
+# memory in the same layout (``mixture._as_rows``).
 def _dense(u):
-    """``u`` as its memory lies (a full reduction reads a feature-major view ~2x faster so)."""
+    """``u`` as its memory lies: a full reduction of a feature-major view reads it faster so."""
     return u.T if u.dim() == 2 and u.shape[1] > 1 and u.stride(0) == 1 else u
 
 
@@ -188,7 +188,7 @@ def mala(model, x, *, steps=1000, step_size=0.01, drift_cap=math.inf, generator=
     Rosenthal 1998); in 2-D higher rates are efficient."""
     rec = _Recorder("mala", record_every, escape)
 
-    # the state is held feature-major (see _draw_block): x^T, d(x)^T (d, N)
+    # the state is held feature-major (see _dense): x^T, d(x)^T (d, N)
     def drift(st):
         if not math.isfinite(drift_cap):
             return st
@@ -408,7 +408,7 @@ def _cld_reverse(name, model, x, v, cld, steps, eps, striding, ode, generator, r
     # Everything that depends on the time grid only is computed before the loop: each
     # step's exact half-step flow, and for a mixture or a Gaussian KDE the 4-D marginal law
     # at each score time (the step midpoints, then eps for the last step). The state is one
-    # tensor u = [x, v], held as u^T (2d, N) (feature-major, see _draw_block), so a half step
+    # tensor u = [x, v], held as u^T (2d, N) (feature-major, see _dense), so a half step
     # is K u^T + L z^T (two matrix products, not a dozen elementwise ops), and the Euler step
     # v <- c v + w s (c = 1 + w / M, w = weight h) is folded into the second half's matrices:
     # u^T <- (K D_c) u^T + (w K[:, v columns]) s^T + L z^T.
