@@ -184,10 +184,15 @@ def _shared_logits(params, xt):
     return torch.addmm(b, mw, xt), w @ xt              # W is symmetric: (x W)^T = W x^T
 
 
+def feature_major(x) -> bool:
+    """True when the (N, d) tensor ``x`` is a view of (d, N) memory (a sampler's state)."""
+    return x.dim() == 2 and x.shape[1] > 1 and x.stride(0) == 1
+
+
 def _as_rows(out_t, x):
     """A feature-major result (., N) as the (N, .) answer for ``x``: a view when ``x`` is
     held feature-major too, else a row-major copy (what every other caller holds)."""
-    return out_t.T if x.shape[1] > 1 and x.stride(0) == 1 else out_t.T.contiguous()
+    return out_t.T if feature_major(x) else out_t.T.contiguous()
 
 
 # exp of a shifted logit below about -87 (float32) or -708 (float64) gives a subnormal or 0,

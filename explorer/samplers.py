@@ -25,6 +25,7 @@ import numpy as np
 import torch
 
 from .diffusions import CLD
+from .mixture import feature_major
 
 
 @dataclass
@@ -137,7 +138,7 @@ def _noise(x, generator):
 # memory in the same layout (``mixture._as_rows``).
 def _dense(u):
     """``u`` as its memory lies: a full reduction of a feature-major view reads it faster so."""
-    return u.T if u.dim() == 2 and u.shape[1] > 1 and u.stride(0) == 1 else u
+    return u.T if feature_major(u) else u
 
 
 def _draw_block(shape, generator, x):
